@@ -1,0 +1,1 @@
+"""Answers and recommendations composed from the knowledge base's own facts."""

@@ -1,0 +1,88 @@
+"""The assistant app: web group chat, Rasa's action endpoint and the knowledge API."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from assistant import runtime
+from assistant.action_server import ActionEndpoint
+from assistant.config import Settings
+from assistant.connectors.web import STATIC_DIR, WebConnector
+from assistant.groupchat.inbox import MessageInbox
+from assistant.groupchat.pipeline import ChatRules, GroupChat
+from assistant.http_errors import error, json_errors, read_json
+from assistant.rasa_client import RasaClient
+
+logger = logging.getLogger("assistant.app")
+
+SERVICES = web.AppKey("services", runtime.Services)
+
+
+class KbSearch(BaseModel):
+    """Body of ``POST /api/kb/search``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query: str = Field(min_length=1, max_length=2000)
+    k: int = Field(default=5, ge=1, le=100)
+    filters: dict[str, Any] | None = None
+
+
+async def healthz(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    stats = services.knowledge.stats()
+    return web.json_response({"status": "ok", "knowledge_records": stats.records})
+
+
+async def kb_search(request: web.Request) -> web.Response:
+    body = await read_json(request, KbSearch)
+    knowledge = request.app[SERVICES].knowledge
+    try:
+        hits = await asyncio.to_thread(knowledge.search, body.query, body.k, body.filters)
+    except ValueError as problem:  # an unknown filter name or a wrong filter value
+        return error(422, str(problem))
+    return web.json_response(
+        {
+            "hits": [
+                {
+                    "id": h.id,
+                    "score": h.score,
+                    "similarity": h.similarity,
+                    "title": h.title,
+                    "kind": h.kind,
+                    "metadata": h.metadata,
+                }
+                for h in hits
+            ]
+        }
+    )
+
+
+def create_app(settings: Settings, services: runtime.Services) -> web.Application:
+    """Wire the routes around already-built services (tests build them once per session)."""
+    runtime.configure(services)
+    app = web.Application(middlewares=[json_errors], client_max_size=1024 * 1024)
+    app[SERVICES] = services
+    rasa = RasaClient(settings.rasa.url, timeout_seconds=settings.rasa.timeout_seconds)
+    inbox = MessageInbox(settings.commerce_url)
+    rules = ChatRules(
+        assistant_names=(settings.chat.assistant_name, "assistant", "助手", "小助手"),
+        keywords=tuple(settings.chat.keywords),
+        max_message_chars=settings.chat.max_message_chars,
+    )
+    web_chat = WebConnector(GroupChat(rasa, inbox, rules))
+    app.add_routes([web.get("/healthz", healthz), web.post("/api/kb/search", kb_search)])
+    app.add_routes(ActionEndpoint().routes())
+    app.add_routes(web_chat.routes())
+    app.router.add_static("/static", STATIC_DIR)
+
+    async def close_rasa(_: web.Application) -> None:
+        await rasa.close()
+
+    app.on_cleanup.append(close_rasa)
+    return app

@@ -1,0 +1,148 @@
+"""The `assistant` command: run the demo, serve the app, train Rasa, install the model, search."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+
+import typer
+
+from assistant.config import load_settings
+
+app = typer.Typer(
+    help="siyu-assistant: AI shopping assistant for private-domain group chats.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+kb_app = typer.Typer(help="Work with the knowledge base.", no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
+
+
+@app.command()
+def serve(port: int = typer.Option(None, help="Port (default from assistant.yml).")) -> None:
+    """Run the assistant app: web group chat, action endpoint, knowledge API."""
+    from aiohttp import web
+
+    from assistant.app import create_app
+    from assistant.bootstrap import build_services
+    from assistant.logs import configure_logging
+
+    configure_logging()
+    settings = load_settings(**({"port": port} if port else {}))
+    services = build_services(settings)
+    web.run_app(
+        create_app(settings, services),
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        access_log=None,
+    )
+
+
+@app.command()
+def train(
+    force: bool = typer.Option(False, help="Train even if the inputs did not change."),
+) -> None:
+    """Train the Rasa model if its inputs (config, domain, data) changed."""
+    from assistant.training import ensure_trained
+
+    typer.echo(ensure_trained(force=force))
+
+
+@app.command("install-model")
+def install_model() -> None:
+    """Convert the offline default embedding model (multilingual-e5-small) if not done yet."""
+    from assistant.knowledge.embedding import ensure_default_model
+
+    typer.echo(ensure_default_model())
+
+
+@app.command()
+def demo(rasa_port: int = typer.Option(5005, help="Port of the Rasa server.")) -> None:
+    """Start Rasa and the app, print the web group chat's address, stop both on Ctrl-C."""
+    from assistant.knowledge.embedding import ensure_default_model
+    from assistant.launcher import StartupFailed, start_stack
+    from assistant.training import ensure_trained
+
+    settings = load_settings()
+    ensure_default_model()
+    model = ensure_trained()
+    typer.echo(f"starting Rasa (model {model.name}) and the assistant app ...")
+    started = time.monotonic()
+    try:
+        stack = start_stack(settings, model, rasa_port=rasa_port)
+    except StartupFailed as failure:
+        typer.echo(f"could not start: {failure}", err=True)
+        raise typer.Exit(1) from failure
+    typer.echo(f"ready in {time.monotonic() - started:.0f} s")
+    typer.echo(f"  web group chat:   http://localhost:{settings.port}/")
+    typer.echo(f"  Rasa (API on):    http://localhost:{rasa_port}/")
+    typer.echo(f"  logs:             {stack.app_log.parent}")
+    typer.echo("press Ctrl-C to stop")
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        while stack.rasa.poll() is None and stack.app.poll() is None:
+            time.sleep(0.5)
+        typer.echo(
+            f"a process stopped unexpectedly; see the logs in {stack.app_log.parent}", err=True
+        )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        typer.echo("stopping ...")
+        stack.stop()
+
+
+@kb_app.command("search")
+def kb_search(
+    query: str,
+    k: int = typer.Option(5, help="Number of hits."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Search the knowledge base the way the assistant does."""
+    from assistant.bootstrap import load_embedder, sync_knowledge
+    from assistant.knowledge.base import open_knowledge_base
+
+    settings = load_settings()
+    knowledge = open_knowledge_base(
+        settings.data_dir / "chroma", settings.knowledge.name, load_embedder(settings)
+    )
+    sync_knowledge(knowledge, settings)
+    hits = knowledge.search(query, k)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                [
+                    {"id": h.id, "score": h.score, "similarity": h.similarity, "title": h.title}
+                    for h in hits
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    for hit in hits:
+        typer.echo(f"{hit.similarity:.3f}  {hit.id:<14} {hit.title}")
+
+
+@kb_app.command("sync")
+def kb_sync() -> None:
+    """Bring the knowledge base in line with the files under knowledge/."""
+    from assistant.bootstrap import load_embedder, sync_knowledge
+    from assistant.knowledge.base import open_knowledge_base
+
+    settings = load_settings()
+    knowledge = open_knowledge_base(
+        settings.data_dir / "chroma", settings.knowledge.name, load_embedder(settings)
+    )
+    sync_knowledge(knowledge, settings)
+    typer.echo(str(knowledge.stats()))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

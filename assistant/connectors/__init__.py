@@ -1,0 +1,1 @@
+"""Platform connectors: each verifies and parses its platform's requests into IncomingMessage."""

@@ -1,0 +1,1 @@
+"""The group-chat layer: the rules every platform shares (addressing, dedup, contexts, privacy)."""

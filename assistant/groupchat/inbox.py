@@ -1,0 +1,114 @@
+"""Every received message is stored before it is answered: nothing lost, nothing answered twice."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from assistant.messages import IncomingMessage
+
+_metadata = MetaData()
+inbox_table = Table(
+    "chat_inbox",
+    _metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("platform", String(32), nullable=False),
+    Column("message_id", String(128), nullable=False),
+    Column("conversation_id", String(256), nullable=False),
+    Column("sender_name", String(128), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    # received -> answered | failed (Rasa unreachable; kept for a retry or a person)
+    Column("status", String(16), nullable=False, default="received"),
+    Column("error", Text),
+    Column("replies", Text),
+    UniqueConstraint("platform", "message_id", name="uq_inbox_platform_message"),
+)
+
+
+class MessageInbox:
+    """A table of received messages keyed by (platform, message id)."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_engine(url, future=True)
+        if url.startswith("sqlite"):
+
+            @event.listens_for(self.engine, "connect")
+            def _sqlite_pragmas(connection: Any, _: Any) -> None:
+                cursor = connection.cursor()
+                # WAL lets the app read while it writes; NORMAL is durable enough for a chat log.
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+                cursor.close()
+
+        _metadata.create_all(self.engine)
+
+    def record(self, message: IncomingMessage) -> bool:
+        """Store a received message; False if this platform message id was seen before."""
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    insert(inbox_table).values(
+                        platform=message.platform,
+                        message_id=message.message_id,
+                        conversation_id=message.conversation_id,
+                        sender_name=message.sender_name,
+                        text=message.text,
+                        received_at=message.received_at,
+                        status="received",
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def mark_answered(self, message: IncomingMessage, replies: list[str]) -> None:
+        self._set(message, status="answered", replies=json.dumps(replies, ensure_ascii=False))
+
+    def mark_failed(self, message: IncomingMessage, error: str) -> None:
+        self._set(message, status="failed", error=error)
+
+    def _set(self, message: IncomingMessage, **values: Any) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(inbox_table)
+                .where(inbox_table.c.platform == message.platform)
+                .where(inbox_table.c.message_id == message.message_id)
+                .values(**values)
+            )
+
+    def unanswered(self) -> list[dict[str, Any]]:
+        """Messages received but not answered (Rasa was down, or the app stopped mid-way)."""
+        with self.engine.connect() as connection:
+            rows = (
+                connection.execute(
+                    select(inbox_table)
+                    .where(inbox_table.c.status != "answered")
+                    .order_by(inbox_table.c.id)
+                )
+                .mappings()
+                .all()
+            )
+        return [dict(row) for row in rows]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
