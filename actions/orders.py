@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -112,13 +113,21 @@ class ValidateOrderForm(FormValidationAction):
         ]
 
 
+_RETURN_WORDS = re.compile(
+    r"退货|退款|退掉|退回|能退|可以退|换货|return|refund|send (it )?back", re.IGNORECASE
+)
+
+
 def _purpose(tracker: Tracker) -> str:
-    """Why the order form ran: the last order-related request in this conversation."""
+    """Why the order form ran: the last order request, by its intent or its return words."""
     for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            intent = (event.get("parse_data") or {}).get("intent", {}).get("name")
-            if intent in ("track_order", "return_request"):
-                return intent
+        if event.get("event") != "user":
+            continue
+        intent = (event.get("parse_data") or {}).get("intent", {}).get("name")
+        if intent == "return_request" or _RETURN_WORDS.search(event.get("text") or ""):
+            return "return_request"
+        if intent == "track_order":
+            return "track_order"
     return "track_order"
 
 

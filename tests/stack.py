@@ -43,8 +43,8 @@ def known_orders(now: datetime) -> tuple[list[Order], dict[str, KnownOrder]]:
         phone: str,
         status: str,
         delivered_days_ago: int | None,
-        shipped_days_ago: int = 5,
     ) -> Order:
+        shipped_days_ago = 5 if delivered_days_ago is None else delivered_days_ago + 2
         created = now - timedelta(days=shipped_days_ago + 1)
         shipped = now - timedelta(days=shipped_days_ago)
         events = [

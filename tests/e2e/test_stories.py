@@ -40,7 +40,7 @@ def expected_turns(story: dict[str, Any]) -> list[tuple[str, list[str]]]:
 
 
 def actual_turns(rasa_url: str, conversation_id: str) -> list[list[str]]:
-    url = f"{rasa_url}/conversations/{urllib.parse.quote(conversation_id, safe='')}/tracker"
+    url = f"{rasa_url}/conversations/{urllib.parse.quote(conversation_id, safe=':')}/tracker"
     with urllib.request.urlopen(url, timeout=30) as response:
         events = json.loads(response.read())["events"]
     turns: list[list[str]] = []
