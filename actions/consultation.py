@@ -15,11 +15,13 @@ from assistant.advisor.consultation import SkinProfile, recommend
 from assistant.runtime import services
 from assistant.vocabulary import find_concerns, find_contraindications, find_skin_types
 
+# Chinese has no word boundaries, so its denials are matched as prefixes; English as words.
 _DENIAL = re.compile(
-    r"^\s*(没有|没|无|不是|不|否|都没有|都不|没怀孕|no|nope|not really|neither|none|nah)\b"
+    r"^\s*(没有|没|无|不是|不会|不太|不|否|都没有|都不)"
+    r"|^\s*(no|nope|not really|neither|none|nah)\b"
     r"|没有怀孕|没怀孕|不在孕期|不是孕|不哺乳|没在哺乳|没有哺乳|不敏感|不太敏感|不容易敏感|"
-    r"not pregnant|not breastfeeding|not nursing|not sensitive|isn't sensitive|"
-    r"\bno\b|没有特别|都还好|还好|没啥|没什么",
+    r"not pregnant|not breastfeeding|not nursing|not sensitive|isn't sensitive|\bno\b|"
+    r"没有特别|都还好|还好|没啥|没什么",
     re.I,
 )
 _NO_PARTICULAR_CONCERN = re.compile(

@@ -8,7 +8,7 @@ import time
 
 import typer
 
-from assistant.config import load_settings
+from assistant.config import Settings, load_settings
 
 app = typer.Typer(
     help="siyu-assistant: AI shopping assistant for private-domain group chats.",
@@ -79,6 +79,7 @@ def demo(rasa_port: int = typer.Option(5005, help="Port of the Rasa server.")) -
     typer.echo(f"  web group chat:   http://localhost:{settings.port}/")
     typer.echo(f"  Rasa (API on):    http://localhost:{rasa_port}/")
     typer.echo(f"  logs:             {stack.app_log.parent}")
+    _print_demo_orders(settings)
     typer.echo("press Ctrl-C to stop")
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
@@ -92,6 +93,22 @@ def demo(rasa_port: int = typer.Option(5005, help="Port of the Rasa server.")) -
     finally:
         typer.echo("stopping ...")
         stack.stop()
+
+
+def _print_demo_orders(settings: Settings) -> None:
+    """A few seeded orders with their phone digits, so order tracking can be tried at once."""
+    from assistant.commerce.sql import SqlCommerce
+
+    store = SqlCommerce(settings.commerce_url)
+    try:
+        typer.echo("  demo orders to try (order number / last 4 phone digits):")
+        for status in ("shipped", "delivered"):
+            for order_id in store.order_ids(status=status, limit=2):
+                order = store.get_order(order_id)
+                if order is not None:
+                    typer.echo(f"    {order_id} / {order.phone[-4:]}  ({status})")
+    finally:
+        store.close()
 
 
 @kb_app.command("search")

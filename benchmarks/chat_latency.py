@@ -25,7 +25,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant.launcher import start_stack  # noqa: E402
 from assistant.training import ensure_trained  # noqa: E402
-from tests.stack import free_port, start_system  # noqa: E402
+from tests.stack import free_port, sqlite_tracker_store, start_system  # noqa: E402
+
+REDIS_STORES = (
+    "tracker_store:\n  type: redis\n  url: 127.0.0.1\n  port: 6379\n  db: 3\n"
+    "lock_store:\n  type: redis\n  url: 127.0.0.1\n  port: 6379\n  db: 4\n"
+)
+
+
+def stores(kind: str, data_dir: Path) -> str:
+    """The endpoints.yml section for a tracker-store choice (Rasa's own store types)."""
+    return {"sqlite": sqlite_tracker_store(data_dir), "memory": "", "redis": REDIS_STORES}[kind]
 
 # (kind, messages of one shopper's conversation). "returning" shoppers send several turns.
 CONVERSATIONS: list[tuple[str, list[str]]] = [
@@ -98,18 +108,22 @@ async def instant_actions(port: int) -> web.AppRunner:
     return runner
 
 
-async def bench(rounds: int) -> None:
+async def bench(rounds: int, tracker: str, workers: int) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="siyu-bench-"))
-    print(f"starting the system in {data_dir} ...", flush=True)
-    system = start_system(data_dir / "full")
+    print(f"tracker store {tracker}, {workers} Rasa worker(s); data in {data_dir}", flush=True)
+    env = {"SANIC_WORKERS": str(workers)}
+    system = start_system(data_dir / "full", endpoints_extra=stores(tracker, data_dir / "full"),
+                          env=env)
     stub_port, bare_rasa_port = free_port(), free_port()
     stub = await instant_actions(stub_port)
     endpoints = data_dir / "bare-endpoints.yml"
-    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{stub_port}/webhook"\n')
+    (data_dir / "bare").mkdir()
+    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{stub_port}/webhook"\n'
+                         + stores(tracker, data_dir / "bare"))
     bare_settings = system.settings.model_copy(update={"port": free_port(),
                                                        "data_dir": data_dir / "bare"})
     bare = start_stack(bare_settings, ensure_trained(), rasa_port=bare_rasa_port,
-                       endpoints=endpoints)
+                       endpoints=endpoints, env=env)
     bare_url = f"http://127.0.0.1:{bare_rasa_port}"
     try:
         async with aiohttp.ClientSession() as http:
@@ -152,7 +166,6 @@ async def bench(rounds: int) -> None:
         bare.stop()
         system.stack.stop()
         await stub.cleanup()
-    components()
 
 
 def components() -> None:
@@ -178,7 +191,8 @@ def components() -> None:
     print(f"embed query (uncached)  {timed(lambda q: embedder.embed_queries([q]), 5):6.2f}")
     print(f"embed query (cached)    {timed(embedder.embed_query):6.2f}")
     vector = embedder.embed_query(questions[0])
-    print(f"chroma query k=20       {timed(lambda q: knowledge.store.query(vector, 20, None)):6.2f}")
+    chroma = timed(lambda q: knowledge.store.query(vector, 20, None))
+    print(f"chroma query k=20       {chroma:6.2f}")
     print(f"bm25 search k=20        {timed(lambda q: knowledge.sparse.search(q, 20)):6.2f}")
     print(f"hybrid search k=5       {timed(lambda q: knowledge.search(q, 5)):6.2f}")
     print(f"advisor answer          {timed(lambda q: services.advisor.answer(q, 'zh')):6.2f}")
@@ -188,7 +202,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5,
                         help="how many times each conversation is played per run")
-    asyncio.run(bench(parser.parse_args().rounds))
+    parser.add_argument("--tracker", choices=["sqlite", "memory", "redis"], default="sqlite",
+                        help="Rasa tracker store (redis also sets a Redis lock store)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="Rasa (Sanic) workers; more than 1 needs --tracker redis")
+    parser.add_argument("--skip-components", action="store_true",
+                        help="only the end-to-end figures")
+    args = parser.parse_args()
+    if args.workers > 1 and args.tracker != "redis":
+        parser.error("several Rasa workers need a shared lock store: use --tracker redis")
+    asyncio.run(bench(args.rounds, args.tracker, args.workers))
+    if not args.skip_components:
+        components()
 
 
 if __name__ == "__main__":

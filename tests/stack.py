@@ -150,7 +150,16 @@ class RunningSystem:
         return SqlCommerce(self.settings.commerce_url)
 
 
-def start_system(data_dir: Path) -> RunningSystem:
+def sqlite_tracker_store(data_dir: Path) -> str:
+    """The demo's tracker store (endpoints.yml), in this run's data directory."""
+    return f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {data_dir / 'tracker.db'}\n"
+
+
+def start_system(
+    data_dir: Path, *, endpoints_extra: str | None = None, env: dict[str, str] | None = None
+) -> RunningSystem:
+    """Rasa + app on free ports; ``endpoints_extra`` replaces the tracker/lock store section."""
+    data_dir.mkdir(parents=True, exist_ok=True)
     app_port, rasa_port = free_port(), free_port()
     settings = load_settings(data_dir=data_dir, port=app_port)
     settings.data_dir = data_dir
@@ -159,10 +168,14 @@ def start_system(data_dir: Path) -> RunningSystem:
     store.add_orders(orders)
     store.close()
     endpoints = data_dir / "endpoints.yml"
+    extra = sqlite_tracker_store(data_dir) if endpoints_extra is None else endpoints_extra
     endpoints.write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{app_port}/webhook"\n', encoding="utf-8"
+        f'action_endpoint:\n  url: "http://127.0.0.1:{app_port}/webhook"\n{extra}',
+        encoding="utf-8",
     )
-    stack = start_stack(settings, ensure_trained(), rasa_port=rasa_port, endpoints=endpoints)
+    stack = start_stack(
+        settings, ensure_trained(), rasa_port=rasa_port, endpoints=endpoints, env=env
+    )
     return RunningSystem(
         settings, f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{rasa_port}", stack, known
     )

@@ -130,6 +130,14 @@ class SqlCommerce:
             if events:
                 conn.execute(t.logistics_events.insert(), events)
 
+    def order_ids(self, *, status: str | None = None, limit: int = 10) -> list[str]:
+        """Ids of the most recent orders (optionally of one status), newest first."""
+        query = select(t.orders.c.order_id).order_by(t.orders.c.order_id.desc()).limit(limit)
+        if status is not None:
+            query = query.where(t.orders.c.status == status)
+        with self._read() as conn:
+            return [row[0] for row in conn.execute(query)]
+
     def count_orders(self) -> int:
         """How many orders are stored."""
         with self._read() as conn:

@@ -43,9 +43,9 @@ class Document:
     ``passages`` are embedded, one language each: multilingual-e5-small ranked the demo
     products clearly better against one-language passages (best of zh and en) than against
     one mixed passage (dense MRR on product queries zh 0.94 vs 0.77, en 0.86 vs 0.77), and a
-    record still meets queries in both languages. ``text`` holds the record's facts in both languages (passages
-    plus usage); BM25 indexes it together with ``keywords``: synonyms, INCI lists, ids and
-    codes, exact terms that would only dilute an embedding.
+    record still meets queries in both languages. ``text`` holds the record's facts in both
+    languages (passages plus usage); BM25 indexes it together with ``keywords``: synonyms,
+    INCI lists, ids and codes, exact terms that would only dilute an embedding.
     """
 
     id: str
