@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -66,4 +67,7 @@ class WebConnector:
     async def send(self, request: web.Request) -> web.Response:
         body = await read_json(request, ChatSend)
         replies = await self.chat.handle(self.parse(body))
-        return web.json_response({"replies": [reply_json(r) for r in replies]})
+        return web.json_response(
+            {"replies": [reply_json(r) for r in replies]},
+            dumps=lambda o: json.dumps(o, ensure_ascii=False),
+        )
