@@ -37,13 +37,6 @@ from assistant.vocabulary import (
 )
 
 
-class Hit(Protocol):
-    id: str
-    kind: str
-    similarity: float
-    record: Any
-
-
 class Knowledge(Protocol):
     """What the advisor needs from a knowledge base."""
 

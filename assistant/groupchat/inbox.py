@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
@@ -109,6 +108,3 @@ class MessageInbox:
             )
         return [dict(row) for row in rows]
 
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
