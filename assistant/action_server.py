@@ -10,7 +10,7 @@ from aiohttp import web
 from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import ActionExecutionRejection, ActionNotFoundException
 
-from assistant.http_errors import error
+from assistant.http_errors import error, json_response
 
 logger = logging.getLogger("assistant.actions")
 
@@ -53,4 +53,4 @@ class ActionEndpoint:
             )
         body = result.model_dump() if result is not None else {"events": [], "responses": []}
         logger.debug("action %s ran in %.1f ms", name, (time.perf_counter() - started) * 1000)
-        return web.json_response(body, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+        return json_response(body)

@@ -15,7 +15,7 @@ from assistant.config import Settings
 from assistant.connectors.web import STATIC_DIR, WebConnector
 from assistant.groupchat.inbox import MessageInbox
 from assistant.groupchat.pipeline import ChatRules, GroupChat
-from assistant.http_errors import error, json_errors, read_json
+from assistant.http_errors import error, json_errors, json_response, read_json
 from assistant.rasa_client import RasaClient
 
 logger = logging.getLogger("assistant.app")
@@ -46,7 +46,7 @@ async def kb_search(request: web.Request) -> web.Response:
         hits = await asyncio.to_thread(knowledge.search, body.query, body.k, body.filters)
     except ValueError as problem:  # an unknown filter name or a wrong filter value
         return error(422, str(problem))
-    return web.json_response(
+    return json_response(
         {
             "hits": [
                 {

@@ -14,12 +14,17 @@ Model = TypeVar("Model", bound=BaseModel)
 MAX_JSON_BYTES = 64 * 1024
 
 
+def _dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False)
+
+
+def json_response(data: Any, *, status: int = 200) -> web.Response:
+    """JSON with Chinese written as characters, not \\u escapes, so replies read as sent."""
+    return web.json_response(data, status=status, dumps=_dumps)
+
+
 def error(status: int, message: str, **details: Any) -> web.Response:
-    return web.json_response(
-        {"error": message, **details},
-        status=status,
-        dumps=lambda o: json.dumps(o, ensure_ascii=False),
-    )
+    return json_response({"error": message, **details}, status=status)
 
 
 class BadRequest(Exception):

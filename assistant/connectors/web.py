@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from pathlib import Path
 
@@ -10,7 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.groupchat.pipeline import GroupChat
-from assistant.http_errors import read_json
+from assistant.http_errors import json_response, read_json
 from assistant.messages import IncomingMessage, OutgoingReply
 
 PLATFORM = "web"
@@ -67,7 +66,4 @@ class WebConnector:
     async def send(self, request: web.Request) -> web.Response:
         body = await read_json(request, ChatSend)
         replies = await self.chat.handle(self.parse(body))
-        return web.json_response(
-            {"replies": [reply_json(r) for r in replies]},
-            dumps=lambda o: json.dumps(o, ensure_ascii=False),
-        )
+        return json_response({"replies": [reply_json(r) for r in replies]})
