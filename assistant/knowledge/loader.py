@@ -1,267 +1,226 @@
-"""Load knowledge files into validated records; a bad file is rejected whole, with every problem."""
+"""Load knowledge files into validated records; a bad file is rejected whole, with every problem.
+
+Staff bring knowledge as YAML, JSON, JSONL, CSV, XLSX or Markdown (docs/knowledge-schema.md);
+the readers in :mod:`assistant.knowledge.formats` turn each into located raw records and this
+module validates them all the same way, so every format reports errors alike.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
-from assistant.knowledge.schema import KINDS, RECORD_TYPES, Record
+from assistant.knowledge.formats import SUPPORTED_SUFFIXES, is_knowledge_file, read_file
+from assistant.knowledge.formats.base import KnowledgeFileError, Problem, RawRecord
+from assistant.knowledge.schema import RECORD_TYPES, Record
 
-# JSON is a subset of YAML, so one parser (which also gives line numbers) serves both.
-SUPPORTED_SUFFIXES = (".yaml", ".yml", ".json")
+__all__ = [
+    "SUPPORTED_SUFFIXES",
+    "KnowledgeFileError",
+    "Problem",
+    "SourceFile",
+    "knowledge_files",
+    "load_file",
+    "load_records",
+    "load_sources",
+]
 
 
 @dataclass(frozen=True)
-class Problem:
-    """One thing wrong in a knowledge file, located as precisely as the file allows."""
+class SourceFile:
+    """The records of one knowledge file, so callers know which file each record came from."""
 
-    file: str
-    message: str
-    line: int | None = None
-    index: int | None = None
-    record_id: str | None = None
-    field: str | None = None
-
-    def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file}:{self.line}"
-        parts = [where]
-        if self.index is not None:
-            parts.append(f"records[{self.index}]")
-        if self.record_id:
-            parts.append(f"id={self.record_id}")
-        if self.field:
-            parts.append(f"field {self.field}")
-        return " ".join(parts) + f": {self.message}"
-
-
-class KnowledgeFileError(ValueError):
-    """Raised when one or more knowledge files are invalid; nothing from them was loaded."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems: list[Problem] = list(problems)
-        self.files: list[str] = list(dict.fromkeys(p.file for p in self.problems))
-        lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(
-            f"{len(self.problems)} problem(s) in {len(self.files)} knowledge file(s):\n{lines}"
-        )
+    path: Path
+    records: list[Record]
 
 
 @dataclass
 class _FileResult:
+    path: Path
     records: list[Record]
-    nodes: list[yaml.Node | None]
+    raws: list[RawRecord]
     problems: list[Problem]
 
 
 def knowledge_files(directory: str | Path) -> list[Path]:
-    """The knowledge files in ``directory`` (not recursive), in a stable order."""
-    root = Path(directory)
-    return sorted(p for p in root.iterdir() if p.is_file() and p.suffix in SUPPORTED_SUFFIXES)
+    """The knowledge files in ``directory`` (not recursive), in a stable order.
 
-
-def load_records(source: str | Path | Iterable[str | Path]) -> list[Record]:
-    """Load and validate every record from a directory, one file, or a list of files.
-
-    Raises :class:`KnowledgeFileError` listing every problem of every bad file (file, line,
-    record index and id, field). Loading is all-or-nothing: if any file is bad, no records are
-    returned, so a caller never syncs a half-read knowledge base (which would delete records).
-    Ids must be unique across all files.
+    Lock, swap, backup and hidden files (``~$x.xlsx``, ``.~lock.x.csv#``, ``x.swp``, ``.x``) are
+    skipped, and a Markdown file counts only if its front matter declares ``kind:`` (so a
+    README next to the data is not knowledge).
     """
-    paths = _resolve(source)
+    root = Path(directory)
+    return sorted(p for p in root.iterdir() if is_knowledge_file(p))
+
+
+def load_sources(source: str | Path | Iterable[str | Path]) -> list[SourceFile]:
+    """Load and validate every file of a directory, one file, or a list of files, per file.
+
+    Raises :class:`KnowledgeFileError` listing every problem of every bad file (file, line or
+    spreadsheet row, record index and id, field). Loading is all-or-nothing: if any file is bad,
+    nothing is returned, so a caller never syncs a half-read knowledge base (which would delete
+    records). Ids must be unique across all files.
+    """
     problems: list[Problem] = []
-    loaded: list[tuple[Path, _FileResult]] = []
-    for path in paths:
-        result = _load_file(path)
+    loaded: list[_FileResult] = []
+    for path in _resolve(source):
+        result = _load_one(path)
         problems.extend(result.problems)
-        loaded.append((path, result))
+        loaded.append(result)
     problems.extend(_cross_file_problems(loaded))
     if problems:
         raise KnowledgeFileError(problems)
-    return [record for _, result in loaded for record in result.records]
+    return [SourceFile(result.path, result.records) for result in loaded]
+
+
+def load_records(source: str | Path | Iterable[str | Path]) -> list[Record]:
+    """Every record of :func:`load_sources`, in file order."""
+    return [record for source_file in load_sources(source) for record in source_file.records]
 
 
 def load_file(path: str | Path) -> list[Record]:
-    """Load one knowledge file; see :func:`load_records`."""
+    """Load one knowledge file; see :func:`load_sources`."""
     return load_records([path])
 
 
 def _resolve(source: str | Path | Iterable[str | Path]) -> list[Path]:
-    if isinstance(source, (str, Path)):
+    if isinstance(source, str | Path):
         path = Path(source)
         return knowledge_files(path) if path.is_dir() else [path]
-    return [Path(p) for p in source]
+    return list(dict.fromkeys(Path(p) for p in source))
 
 
-def _load_file(path: Path) -> _FileResult:
-    name = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return _FileResult([], [], [Problem(name, f"cannot read file: {exc}")])
-    if not text.strip():
-        # An empty file is most likely an editor caught mid-save; syncing it would delete
-        # every record it used to hold.
-        return _FileResult([], [], [Problem(name, "file is empty")])
-    try:
-        loader = yaml.SafeLoader(text)
-        try:
-            root = loader.get_single_node()
-            data = loader.construct_document(root) if root is not None else None
-        finally:
-            loader.dispose()
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        return _FileResult([], [], [Problem(name, f"not valid YAML/JSON: {exc}", line=line)])
-
-    problems: list[Problem] = []
-    if not isinstance(data, dict):
-        return _FileResult([], [], [Problem(name, "expected a mapping with 'kind' and 'records'")])
-    kind = data.get("kind")
-    if kind not in KINDS:
-        problems.append(
-            Problem(name, f"'kind' must be one of {list(KINDS)}, got {kind!r}", field="kind")
-        )
-    raw_records = data.get("records")
-    if raw_records is None:
-        raw_records = []
-        if "records" not in data:
-            problems.append(Problem(name, "missing 'records' list", field="records"))
-    if not isinstance(raw_records, list):
-        problems.append(Problem(name, "'records' must be a list", field="records"))
-        raw_records = []
-    if problems:
-        return _FileResult([], [], problems)
-
-    record_nodes = _child(root, "records")
-    model = RECORD_TYPES[kind]
+def _load_one(path: Path) -> _FileResult:
+    parsed = read_file(path)
+    problems = list(parsed.problems)
     records: list[Record] = []
-    nodes: list[yaml.Node | None] = []
-    for index, raw in enumerate(raw_records):
-        node = _item(record_nodes, index)
-        line = _line(node)
-        if not isinstance(raw, dict):
-            problems.append(Problem(name, "a record must be a mapping", line=line, index=index))
-            continue
-        record_id = str(raw["id"]) if raw.get("id") is not None else None
-        if raw.get("kind", kind) != kind:
-            problems.append(
-                Problem(
-                    name,
-                    f"record kind {raw['kind']!r} differs from the file's kind {kind!r}",
-                    line=_line(_child(node, "kind")) or line,
-                    index=index,
-                    record_id=record_id,
-                    field="kind",
-                )
-            )
-            continue
-        try:
-            record = model.model_validate({**raw, "kind": kind})
-        except ValidationError as exc:
-            for error in exc.errors():
-                loc = error["loc"]
-                problems.append(
-                    Problem(
-                        name,
-                        error["msg"],
-                        line=_line(_walk(node, loc)) or line,
-                        index=index,
-                        record_id=record_id,
-                        field=".".join(str(part) for part in loc) or None,
-                    )
-                )
-            continue
-        records.append(record)  # type: ignore[arg-type]
-        nodes.append(node)
-
-    seen: dict[str, int] = {}
-    for record, node in zip(records, nodes, strict=True):
-        if record.id in seen:
-            problems.append(
-                Problem(
-                    name,
-                    f"duplicate id (also at line {seen[record.id]})",
-                    line=_line(node),
-                    record_id=record.id,
-                    field="id",
-                )
-            )
-        seen.setdefault(record.id, _line(node) or 0)
+    raws: list[RawRecord] = []
+    for raw in parsed.records:
+        record, record_problems = _validate(raw)
+        problems.extend(record_problems)
+        if record is not None:
+            records.append(record)
+            raws.append(raw)
+    problems.extend(_duplicates_in_file(records, raws))
     if problems:
-        return _FileResult([], [], problems)
-    return _FileResult(records, nodes, [])
+        return _FileResult(path, [], [], problems)
+    return _FileResult(path, records, raws, [])
 
 
-def _cross_file_problems(loaded: list[tuple[Path, _FileResult]]) -> list[Problem]:
+def _validate(raw: RawRecord) -> tuple[Record | None, list[Problem]]:
+    """The record ``raw`` describes, or the problems that stop it, each at its line and field."""
+    model = RECORD_TYPES[raw.kind]
+    record_id = _id_text(raw.data.get("id"))
+    try:
+        record = model.model_validate({**raw.data, "kind": raw.kind})
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            if loc and str(loc[0]) in raw.failed_fields:
+                continue  # the cell's own problem is already reported
+            message = _message(error)
+            where = raw.describe(str(loc[0])) if raw.describe and loc else ""
+            problems.append(
+                Problem(
+                    raw.label,
+                    f"{message} ({where})" if where else message,
+                    line=raw.line_of(loc),
+                    index=raw.index,
+                    record_id=record_id,
+                    field=".".join(str(part) for part in loc) or None,
+                )
+            )
+        return None, problems
+    if raw.failed_fields:
+        return None, []
+    return record, []  # type: ignore[return-value]
+
+
+def _message(error: Any) -> str:
+    """Pydantic's message, made readable: no "Value error," prefix, the bad value shown."""
+    if error["type"] == "missing":
+        return "missing required field"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    value = error.get("input")
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        shown = repr(value) if len(str(value)) <= 60 else repr(str(value)[:57] + "...")
+        if str(value) not in message:
+            message += f", got {shown}"
+    return message
+
+
+def _id_text(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    return str(value).strip()
+
+
+def _duplicates_in_file(records: list[Record], raws: list[RawRecord]) -> list[Problem]:
+    problems: list[Problem] = []
+    seen: dict[str, RawRecord] = {}
+    for record, raw in zip(records, raws, strict=True):
+        first = seen.get(record.id)
+        if first is None:
+            seen[record.id] = raw
+            continue
+        where = f"{first.unit} {first.line}"
+        if first.label != raw.label:
+            where = f"{first.label} {where}"
+        problems.append(
+            Problem(
+                raw.label,
+                f"duplicate id (also at {where})",
+                line=raw.line,
+                index=raw.index,
+                record_id=record.id,
+                field="id",
+            )
+        )
+    return problems
+
+
+def _cross_file_problems(loaded: list[_FileResult]) -> list[Problem]:
     """Checks that need every file: unique ids and promotions pointing at real products."""
     problems: list[Problem] = []
-    owner: dict[str, str] = {}
-    for path, result in loaded:
-        for record, node in zip(result.records, result.nodes, strict=True):
-            if record.id in owner and owner[record.id] != str(path):
+    owner: dict[str, tuple[Path, str]] = {}
+    for result in loaded:
+        for record, raw in zip(result.records, result.raws, strict=True):
+            first = owner.setdefault(record.id, (result.path, raw.label))
+            if first[0] != result.path:
                 problems.append(
                     Problem(
-                        str(path),
-                        f"duplicate id: already defined in {owner[record.id]}",
-                        line=_line(node),
+                        raw.label,
+                        f"duplicate id: already defined in {first[1]}",
+                        line=raw.line,
+                        index=raw.index,
                         record_id=record.id,
                         field="id",
                     )
                 )
-            owner.setdefault(record.id, str(path))
 
-    product_ids = {r.id for _, res in loaded for r in res.records if r.kind == "product"}
+    product_ids = {r.id for res in loaded for r in res.records if r.kind == "product"}
     if not product_ids:
         # Promotions loaded without the product file cannot be checked here.
         return problems
-    for path, result in loaded:
-        for record, node in zip(result.records, result.nodes, strict=True):
+    for result in loaded:
+        for record, raw in zip(result.records, result.raws, strict=True):
             if record.kind != "promotion":
                 continue
             for i, product_id in enumerate(record.product_ids):
                 if product_id not in product_ids:
                     problems.append(
                         Problem(
-                            str(path),
+                            raw.label,
                             f"unknown product id {product_id!r}",
-                            line=_line(_walk(node, ("product_ids", i))) or _line(node),
+                            line=raw.line_of(("product_ids", i)),
+                            index=raw.index,
                             record_id=record.id,
                             field=f"product_ids.{i}",
                         )
                     )
     return problems
-
-
-def _line(node: yaml.Node | None) -> int | None:
-    return node.start_mark.line + 1 if node is not None else None
-
-
-def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            if getattr(key_node, "value", None) == key:
-                return value_node
-    return None
-
-
-def _item(node: yaml.Node | None, index: int) -> yaml.Node | None:
-    if isinstance(node, yaml.SequenceNode) and 0 <= index < len(node.value):
-        return node.value[index]
-    return None
-
-
-def _walk(node: yaml.Node | None, loc: Sequence[Any]) -> yaml.Node | None:
-    """The YAML node at a pydantic error location, or the deepest ancestor that exists."""
-    current = node
-    for part in loc:
-        nxt = _item(current, part) if isinstance(part, int) else _child(current, str(part))
-        if nxt is None:
-            return current
-        current = nxt
-    return current

@@ -123,7 +123,7 @@ def test_bad_file_lists_every_problem_with_file_line_record_and_field(tmp_path: 
             price: 10
           - id: p-bad
             name_zh: 坏的
-            category: lotion
+            category: perfume
             price: cheap
             skin_types: [oily, greasy]
           - name_zh: 无编号
