@@ -139,6 +139,6 @@ class ActionRecommendProducts(Action):
             sensitive=bool(tracker.get_slot("sensitive")),
             pregnant_or_nursing=bool(tracker.get_slot("pregnant_or_nursing")),
         )
-        result = recommend(services().knowledge, profile, language)
+        result = recommend(services().knowledge_for(tracker.sender_id), profile, language)
         say(dispatcher, result.text, recommended=result.product_ids)
         return []

@@ -9,7 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import language_of, latest_text, say
+from actions.common import language_of, latest_text, note_unanswered, say
 from assistant.advisor.products import field, localized
 from assistant.runtime import services
 from assistant.texts import text
@@ -36,9 +36,12 @@ class ActionAnswerProduct(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         language = language_of(tracker)
-        answer = services().advisor.answer(
-            latest_text(tracker), language, context_product_id=tracker.get_slot("last_product_id")
+        question = latest_text(tracker)
+        answer = services().advisor_for(tracker.sender_id).answer(
+            question, language, context_product_id=tracker.get_slot("last_product_id")
         )
+        if not answer.known:
+            note_unanswered(tracker, question, language, "low_score")
         say(dispatcher, answer.text, sources=answer.source_ids, known=answer.known)
         return _answer_events(tracker, answer.product_ids, offer_human=not answer.known)
 
@@ -54,12 +57,13 @@ class ActionFallback(Action):
     ) -> list[EventType]:
         language = language_of(tracker)
         question = latest_text(tracker)
-        answer = services().advisor.answer(
+        answer = services().advisor_for(tracker.sender_id).answer(
             question, language, context_product_id=tracker.get_slot("last_product_id")
         )
         if answer.known:
             say(dispatcher, answer.text, sources=answer.source_ids, known=True)
             return _answer_events(tracker, answer.product_ids, offer_human=False)
+        note_unanswered(tracker, question, language, "fallback")
         say(dispatcher, text("fallback", language), known=False)
         return _answer_events(tracker, [], offer_human=True)
 
@@ -77,7 +81,7 @@ class ActionAnswerPromotion(Action):
         today = date.today()
         running = [
             p
-            for p in services().knowledge.records("promotion")
+            for p in services().knowledge_for(tracker.sender_id).records("promotion")
             if _as_date(field(p, "starts")) <= today <= _as_date(field(p, "ends"))
         ]
         if not running:

@@ -131,8 +131,8 @@ def _purpose(tracker: Tracker) -> str:
     return "track_order"
 
 
-def _return_rules() -> ReturnRules:
-    policy = services().knowledge.get(RETURNS_POLICY_ID)
+def _return_rules(tracker: Tracker) -> ReturnRules:
+    policy = services().knowledge_for(tracker.sender_id).get(RETURNS_POLICY_ID)
     rules = getattr(policy, "rules", None) if policy is not None else None
     if isinstance(policy, dict):
         rules = policy.get("rules")
@@ -157,7 +157,7 @@ class ActionOrderAnswer(Action):
             say(dispatcher, text("order_mismatch", language))
             return [SlotSet("verified_order_id", None)]
         if _purpose(tracker) == "return_request":
-            reply = return_text(order, _return_rules(), datetime.now(timezone.utc), language)
+            reply = return_text(order, _return_rules(tracker), datetime.now(timezone.utc), language)
         else:
             reply = order_status_text(order, language)
         say(dispatcher, reply, private=True, order_id=order.order_id)
@@ -174,13 +174,13 @@ class ActionAnswerReturn(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         language = language_of(tracker)
-        policy = services().knowledge.get(RETURNS_POLICY_ID)
+        policy = services().knowledge_for(tracker.sender_id).get(RETURNS_POLICY_ID)
         if policy is not None:
             say(dispatcher, localized(policy, "body", language), sources=[RETURNS_POLICY_ID])
         verified = tracker.get_slot("verified_order_id")
         order = services().commerce.get_order(verified) if verified else None
         if order is not None:
-            reply = return_text(order, _return_rules(), datetime.now(timezone.utc), language)
+            reply = return_text(order, _return_rules(tracker), datetime.now(timezone.utc), language)
             say(dispatcher, reply, private=True, order_id=order.order_id)
         else:
             say(dispatcher, text("return_ask_order", language))

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
+from urllib.parse import urlparse
+
+import chromadb
 
 from assistant.advisor.answers import Advisor, Thresholds
 from assistant.commerce.seed import ProductRef, seed_if_empty
 from assistant.commerce.sql import SqlCommerce
 from assistant.commerce.verification import OrderVerifier
 from assistant.config import Settings
-from assistant.knowledge.base import KnowledgeBase, open_knowledge_base
+from assistant.feedback.unanswered import UnansweredLog
+from assistant.knowledge.base import open_knowledge_base
 from assistant.knowledge.embedding import Embedder, ensure_default_model
-from assistant.knowledge.loader import load_records
+from assistant.knowledge.history import VersionLog
+from assistant.knowledge.library import KnowledgeLibrary
+from assistant.knowledge.store import chroma_settings
 from assistant.runtime import Services
 
 logger = logging.getLogger("assistant.bootstrap")
@@ -23,18 +29,43 @@ def load_embedder(settings: Settings) -> Embedder:
     return Embedder(settings.knowledge.embedding_model or ensure_default_model())
 
 
-def sync_knowledge(knowledge: KnowledgeBase, settings: Settings) -> None:
-    """Bring the knowledge base in line with the files staff edit (only changed records)."""
-    records = load_records(settings.knowledge.directory)
-    report = knowledge.sync(records)
-    logger.info("knowledge synced: %s", report.summary())
+def chroma_client(settings: Settings) -> chromadb.ClientAPI | None:
+    """A client of the configured Chroma server, or None for the embedded store."""
+    if not settings.knowledge.chroma_url:
+        return None
+    url = urlparse(settings.knowledge.chroma_url)
+    return chromadb.HttpClient(
+        host=url.hostname or "localhost",
+        port=url.port or 8000,
+        ssl=url.scheme == "https",
+        settings=chroma_settings(),
+    )
+
+
+def open_library(settings: Settings, embedder: Embedder | None = None) -> KnowledgeLibrary:
+    """Every configured knowledge base, each in its own collection, with one version log."""
+    embedder = embedder or load_embedder(settings)
+    client = chroma_client(settings)
+    folder = settings.data_dir / "chroma"
+    configured = {settings.knowledge.name: settings.knowledge.directory}
+    configured.update({n: b.directory for n, b in settings.knowledge.bases.items()})
+    bases = {
+        name: (open_knowledge_base(folder, name, embedder, client=client), directory)
+        for name, directory in configured.items()
+    }
+    return KnowledgeLibrary(
+        bases,
+        VersionLog(settings.commerce_url),
+        default=settings.knowledge.name,
+        groups=settings.knowledge.groups,
+    )
 
 
 def build_services(settings: Settings) -> Services:
     """Everything actions need; slow parts (model load, first sync) happen here, once."""
-    embedder = load_embedder(settings)
-    knowledge = open_knowledge_base(settings.data_dir / "chroma", settings.knowledge.name, embedder)
-    sync_knowledge(knowledge, settings)
+    library = open_library(settings)
+    library.start()
+    knowledge = library.base(library.default)
     commerce = SqlCommerce(settings.commerce_url)
     products = [
         ProductRef(p.id, p.name_zh, p.name_en, p.price) for p in knowledge.records("product")
@@ -42,16 +73,17 @@ def build_services(settings: Settings) -> Services:
     seeded = seed_if_empty(commerce, products, datetime.now(timezone.utc))
     if seeded:
         logger.info("seeded %d demo orders", seeded)
-    advisor = Advisor(
-        knowledge,
-        Thresholds(
-            product=settings.knowledge.product_similarity, faq=settings.knowledge.faq_similarity
-        ),
+    thresholds = Thresholds(
+        product=settings.knowledge.product_similarity, faq=settings.knowledge.faq_similarity
     )
     return Services(
         settings=settings,
         knowledge=knowledge,
-        advisor=advisor,
+        advisor=Advisor(knowledge, thresholds),
         commerce=commerce,
         verifier=OrderVerifier(commerce),
+        library=library,
+        advisors={name: Advisor(library.base(name), thresholds) for name in library.names()},
+        unanswered=UnansweredLog(settings.commerce_url),
     )
+

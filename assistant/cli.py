@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import time
 
 import typer
 
+from assistant.cli_kb import kb_app
 from assistant.config import Settings, load_settings
 
 app = typer.Typer(
@@ -15,7 +15,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-kb_app = typer.Typer(help="Work with the knowledge base.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 
 
@@ -61,6 +60,7 @@ def install_model() -> None:
 @app.command()
 def demo(rasa_port: int = typer.Option(5005, help="Port of the Rasa server.")) -> None:
     """Start Rasa and the app, print the web group chat's address, stop both on Ctrl-C."""
+    from assistant.admin.auth import local_token
     from assistant.knowledge.embedding import ensure_default_model
     from assistant.launcher import StartupFailed, start_stack
     from assistant.training import ensure_trained
@@ -77,6 +77,8 @@ def demo(rasa_port: int = typer.Option(5005, help="Port of the Rasa server.")) -
         raise typer.Exit(1) from failure
     typer.echo(f"ready in {time.monotonic() - started:.0f} s")
     typer.echo(f"  web group chat:   http://localhost:{settings.port}/")
+    typer.echo(f"  staff console:    http://localhost:{settings.port}/console")
+    typer.echo(f"    editor token:   {local_token(settings)}")
     typer.echo(f"  Rasa (API on):    http://localhost:{rasa_port}/")
     typer.echo(f"  logs:             {stack.app_log.parent}")
     _print_demo_orders(settings)
@@ -109,52 +111,6 @@ def _print_demo_orders(settings: Settings) -> None:
                     typer.echo(f"    {order_id} / {order.phone[-4:]}  ({status})")
     finally:
         store.close()
-
-
-@kb_app.command("search")
-def kb_search(
-    query: str,
-    k: int = typer.Option(5, help="Number of hits."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-) -> None:
-    """Search the knowledge base the way the assistant does."""
-    from assistant.bootstrap import load_embedder, sync_knowledge
-    from assistant.knowledge.base import open_knowledge_base
-
-    settings = load_settings()
-    knowledge = open_knowledge_base(
-        settings.data_dir / "chroma", settings.knowledge.name, load_embedder(settings)
-    )
-    sync_knowledge(knowledge, settings)
-    hits = knowledge.search(query, k)
-    if as_json:
-        typer.echo(
-            json.dumps(
-                [
-                    {"id": h.id, "score": h.score, "similarity": h.similarity, "title": h.title}
-                    for h in hits
-                ],
-                ensure_ascii=False,
-                indent=2,
-            )
-        )
-        return
-    for hit in hits:
-        typer.echo(f"{hit.similarity:.3f}  {hit.id:<14} {hit.title}")
-
-
-@kb_app.command("sync")
-def kb_sync() -> None:
-    """Bring the knowledge base in line with the files under knowledge/."""
-    from assistant.bootstrap import load_embedder, sync_knowledge
-    from assistant.knowledge.base import open_knowledge_base
-
-    settings = load_settings()
-    knowledge = open_knowledge_base(
-        settings.data_dir / "chroma", settings.knowledge.name, load_embedder(settings)
-    )
-    sync_knowledge(knowledge, settings)
-    typer.echo(str(knowledge.stats()))
 
 
 def main() -> None:

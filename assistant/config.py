@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field
@@ -12,9 +12,24 @@ from pydantic import BaseModel, Field
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+class KnowledgeBaseSettings(BaseModel):
+    """One more brand / tenant knowledge base besides the default one."""
+
+    directory: Path | None = None  # files synced into it; None: edited through API/console only
+
+
 class KnowledgeSettings(BaseModel):
     directory: Path = REPO_ROOT / "knowledge"
     name: str = "default"
+    # Further knowledge bases by name, each isolated from the others.
+    bases: dict[str, KnowledgeBaseSettings] = Field(default_factory=dict)
+    # Which knowledge base a chat sees: "<platform>:<chat id>" (or "<platform>:*") -> name.
+    # Chats not listed see the default knowledge base.
+    groups: dict[str, str] = Field(default_factory=dict)
+    # Sync a knowledge directory when one of its files is saved.
+    watch: bool = True
+    # Chroma server ("http://host:port"); empty: the embedded store under data_dir/chroma.
+    chroma_url: str = ""
     # A sentence-transformers model: hub name or local folder; empty = the offline default.
     embedding_model: str = ""
     product_similarity: float = 0.80
@@ -33,6 +48,21 @@ class ChatSettings(BaseModel):
     keywords: list[str] = Field(default_factory=list)
 
 
+class AdminToken(BaseModel):
+    """A bearer token for the admin API and console; editors may write, viewers only read."""
+
+    name: str
+    role: Literal["editor", "viewer"]
+    token: str = Field(min_length=16)
+
+
+class AdminSettings(BaseModel):
+    # Extra tokens (SIYU_ADMIN_TOKENS="editor:<token>,viewer:<token>"). A local editor token
+    # is always generated in data_dir/admin-token for the CLI and the demo.
+    tokens: list[AdminToken] = Field(default_factory=list)
+    max_upload_bytes: int = 10 * 1024 * 1024
+
+
 class Settings(BaseModel):
     """Everything of ours that can be configured; the defaults run on a fresh machine."""
 
@@ -43,6 +73,7 @@ class Settings(BaseModel):
     knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
     rasa: RasaSettings = Field(default_factory=RasaSettings)
     chat: ChatSettings = Field(default_factory=ChatSettings)
+    admin: AdminSettings = Field(default_factory=AdminSettings)
 
     @property
     def commerce_url(self) -> str:
@@ -57,6 +88,7 @@ _ENV_OVERRIDES = {
     "SIYU_RASA_URL": ("rasa", "url"),
     "SIYU_KNOWLEDGE_DIR": ("knowledge", "directory"),
     "SIYU_EMBEDDING_MODEL": ("knowledge", "embedding_model"),
+    "SIYU_CHROMA_URL": ("knowledge", "chroma_url"),
 }
 
 
@@ -72,11 +104,27 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
             for key in keys[:-1]:
                 target = target.setdefault(key, {})
             target[keys[-1]] = os.environ[variable]
+    if os.environ.get("SIYU_ADMIN_TOKENS"):
+        raw.setdefault("admin", {}).setdefault("tokens", []).extend(
+            _tokens_from_env(os.environ["SIYU_ADMIN_TOKENS"])
+        )
     raw.update(overrides)
     settings = Settings.model_validate(raw)
     # Relative paths in the file mean "next to the file", not "wherever the command ran".
     base = path.parent
     settings.data_dir = (base / settings.data_dir).resolve()
     settings.knowledge.directory = (base / settings.knowledge.directory).resolve()
+    for extra in settings.knowledge.bases.values():
+        if extra.directory is not None:
+            extra.directory = (base / extra.directory).resolve()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return settings
+
+
+def _tokens_from_env(value: str) -> list[dict[str, str]]:
+    """``"editor:abc…,viewer:def…"`` -> token entries named after their position."""
+    tokens = []
+    for index, item in enumerate(part.strip() for part in value.split(",") if part.strip()):
+        role, _, token = item.partition(":")
+        tokens.append({"name": f"env-{index + 1}", "role": role.strip(), "token": token.strip()})
+    return tokens

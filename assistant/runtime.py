@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -21,6 +21,25 @@ class Services:
     advisor: Advisor
     commerce: SqlCommerce
     verifier: OrderVerifier
+    # KnowledgeLibrary: every knowledge base, versioned writes (assistant.knowledge.library).
+    library: Any = None
+    # One advisor per knowledge base; a conversation uses the one its chat is bound to.
+    advisors: dict[str, Advisor] = field(default_factory=dict)
+    # UnansweredLog: shopper questions the knowledge base could not answer (console inbox).
+    unanswered: Any = None
+
+    def kb_name_for(self, sender_id: str) -> str:
+        """The knowledge base the conversation's chat is bound to."""
+        return self.library.kb_for_conversation(sender_id) if self.library else "default"
+
+    def knowledge_for(self, sender_id: str) -> Any:
+        """The knowledge base a conversation may see: never another brand's."""
+        if self.library is None:
+            return self.knowledge
+        return self.library.base_for_conversation(sender_id)
+
+    def advisor_for(self, sender_id: str) -> Advisor:
+        return self.advisors.get(self.kb_name_for(sender_id), self.advisor)
 
 
 _current: Services | None = None

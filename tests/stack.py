@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import urllib.request
 from dataclasses import dataclass
@@ -11,9 +12,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from assistant.commerce.models import LogisticsEvent, Order, OrderItem
 from assistant.commerce.sql import SqlCommerce
-from assistant.config import Settings, load_settings
+from assistant.config import REPO_ROOT, Settings, load_settings
 from assistant.launcher import Stack, start_stack
 from assistant.training import ensure_trained
 
@@ -155,13 +158,31 @@ def sqlite_tracker_store(data_dir: Path) -> str:
     return f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {data_dir / 'tracker.db'}\n"
 
 
+ROSE_KNOWLEDGE = Path(__file__).resolve().parent / "data" / "knowledge-rose"
+ROSE_GROUP = "rose-vip"
+
+
+def write_config(data_dir: Path) -> Path:
+    """The demo's settings plus a second brand, "rose", that only the rose-vip group sees."""
+    rose = data_dir / "knowledge-rose"
+    shutil.copytree(ROSE_KNOWLEDGE, rose, dirs_exist_ok=True)
+    config = data_dir / "assistant.yml"
+    raw = yaml.safe_load((REPO_ROOT / "assistant.yml").read_text(encoding="utf-8"))
+    raw["knowledge"]["directory"] = str(REPO_ROOT / "knowledge")
+    raw["knowledge"]["bases"] = {"rose": {"directory": str(rose)}}
+    raw["knowledge"]["groups"] = {f"web:{ROSE_GROUP}": "rose"}
+    config.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return config
+
+
 def start_system(
     data_dir: Path, *, endpoints_extra: str | None = None, env: dict[str, str] | None = None
 ) -> RunningSystem:
     """Rasa + app on free ports; ``endpoints_extra`` replaces the tracker/lock store section."""
     data_dir.mkdir(parents=True, exist_ok=True)
     app_port, rasa_port = free_port(), free_port()
-    settings = load_settings(data_dir=data_dir, port=app_port)
+    config = write_config(data_dir)
+    settings = load_settings(config, data_dir=data_dir, port=app_port)
     settings.data_dir = data_dir
     orders, known = known_orders(datetime.now(timezone.utc))
     store = SqlCommerce(settings.commerce_url)
@@ -174,7 +195,11 @@ def start_system(
         encoding="utf-8",
     )
     stack = start_stack(
-        settings, ensure_trained(), rasa_port=rasa_port, endpoints=endpoints, env=env
+        settings,
+        ensure_trained(),
+        rasa_port=rasa_port,
+        endpoints=endpoints,
+        env={"SIYU_CONFIG": str(config), **(env or {})},
     )
     return RunningSystem(
         settings, f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{rasa_port}", stack, known

@@ -31,6 +31,9 @@ class QuestionMatcher:
         self._key: tuple[Any, ...] = ()
         self._records: list[Any] = []
         self._vectors = np.zeros((0, 1), dtype=np.float32)
+        # Question text -> vector: after an edit only new or changed questions are embedded,
+        # so a big FAQ set stays live within seconds.
+        self._cache: dict[str, np.ndarray] = {}
 
     def _targets(self) -> tuple[tuple[Any, ...], list[tuple[Any, str]]]:
         targets: list[tuple[Any, str]] = []
@@ -51,7 +54,14 @@ class QuestionMatcher:
         key, targets = self._targets()
         if key == self._key:
             return
-        vectors = self.knowledge.embedder.embed_queries([text for _, text in targets])
+        texts = [text for _, text in targets]
+        new = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if new:
+            for text, vector in zip(new, self.knowledge.embedder.embed_queries(new), strict=True):
+                self._cache[text] = np.asarray(vector, dtype=np.float32)
+        wanted = set(texts)
+        self._cache = {t: v for t, v in self._cache.items() if t in wanted}
+        vectors = np.stack([self._cache[t] for t in texts]) if texts else self._vectors[:0]
         self._key, self._records, self._vectors = key, [r for r, _ in targets], vectors
 
     def best(self, question: str) -> QuestionMatch | None:
