@@ -6,7 +6,7 @@ PY311 ?= $(firstword $(wildcard /root/.pyenv/versions/3.11.*/bin/python) $(shell
 CORE := .venv-core
 APP := .venv-app
 
-.PHONY: demo test setup model train lint benchmark clean
+.PHONY: demo test setup model train browser lint benchmark clean
 
 demo: setup
 	$(APP)/bin/assistant demo
@@ -14,7 +14,7 @@ demo: setup
 test: setup
 	$(APP)/bin/python -m pytest -q tests
 
-setup: $(CORE)/.installed $(APP)/.installed model train
+setup: $(CORE)/.installed $(APP)/.installed model train browser
 
 # Rasa 3.6 runs on Python 3.10 with its own pinned dependencies.
 $(CORE)/.installed: pyproject.toml
@@ -35,6 +35,13 @@ model: $(APP)/.installed
 
 train: $(CORE)/.installed $(APP)/.installed
 	$(APP)/bin/assistant train
+
+# Console tests drive Debian's Chromium through Playwright (Playwright's own browser download
+# does not work offline); a CJK font keeps Chinese from rendering as boxes in screenshots.
+browser:
+	@command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi wqy || { \
+	  echo "installing chromium and fonts-wqy-microhei (apt)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; }
 
 lint: $(APP)/.installed
 	$(APP)/bin/ruff check assistant actions tests benchmarks

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import suppress
 from typing import Any
 
 from aiohttp import web
@@ -11,11 +13,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from assistant import runtime
 from assistant.action_server import ActionEndpoint
+from assistant.admin.api import admin_routes
+from assistant.admin.auth import local_token
+from assistant.cli_remote import announce, withdraw
 from assistant.config import Settings
 from assistant.connectors.web import STATIC_DIR, WebConnector
+from assistant.console import console_routes
 from assistant.groupchat.inbox import MessageInbox
 from assistant.groupchat.pipeline import ChatRules, GroupChat
 from assistant.http_errors import error, json_errors, json_response, read_json
+from assistant.knowledge.watcher import watch_directories
 from assistant.rasa_client import RasaClient
 
 logger = logging.getLogger("assistant.app")
@@ -79,10 +86,43 @@ def create_app(settings: Settings, services: runtime.Services) -> web.Applicatio
     app.add_routes([web.get("/healthz", healthz), web.post("/api/kb/search", kb_search)])
     app.add_routes(ActionEndpoint().routes())
     app.add_routes(web_chat.routes())
+    app.add_routes(admin_routes())
+    app.add_routes(console_routes())
     app.router.add_static("/static", STATIC_DIR)
 
     async def close_rasa(_: web.Application) -> None:
         await rasa.close()
 
     app.on_cleanup.append(close_rasa)
+    app.cleanup_ctx.append(_knowledge_watcher(settings, services))
+    app.cleanup_ctx.append(_announced(settings))
     return app
+
+
+def _knowledge_watcher(settings: Settings, services: runtime.Services) -> Any:
+    """Sync knowledge directories on save while the app runs (``knowledge.watch``)."""
+
+    async def context(_: web.Application) -> AsyncIterator[None]:
+        task = None
+        if settings.knowledge.watch and services.library is not None:
+            task = asyncio.create_task(watch_directories(services.library))
+        yield
+        if task is not None:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+
+    return context
+
+
+def _announced(settings: Settings) -> Any:
+    """Tell the CLI where this app listens, so `assistant kb` changes go live through it."""
+
+    async def context(_: web.Application) -> AsyncIterator[None]:
+        host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+        local_token(settings)  # the CLI authenticates with it
+        announce(settings, f"http://{host}:{settings.port}")
+        yield
+        withdraw(settings)
+
+    return context

@@ -1,0 +1,1 @@
+"""Staff side of the knowledge base: the admin HTTP API, its tokens and its OpenAPI document."""
