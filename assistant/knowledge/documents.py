@@ -9,7 +9,15 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from assistant.knowledge import vocabulary
-from assistant.knowledge.schema import Faq, Policy, Product, Promotion, Record, record_to_dict
+from assistant.knowledge.schema import (
+    Faq,
+    Policy,
+    Product,
+    Promotion,
+    Record,
+    TextDocument,
+    record_to_dict,
+)
 
 # Bump when passages or metadata change layout: every record then counts as changed and is
 # re-embedded on the next sync, so stored vectors never mix two layouts.
@@ -21,6 +29,14 @@ Metadata = dict[str, MetadataValue]
 SKIN_PREFIX, CONCERN_PREFIX, CONTRA_PREFIX, TIME_PREFIX = "skin_", "concern_", "contra_", "time_"
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+# A section longer than this is cut at sentence ends. The unit is roughly one model token (see
+# _size): multilingual-e5-small reads 512 tokens and truncates the rest, so a section this
+# long, with its title and the "passage: " prefix, stays within the window.
+MAX_SECTION_SIZE = 400
+_SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|(?<=[.:])\s+")
+# Han characters, CJK punctuation and full-width forms: text that runs on without spaces.
+_CJK_CHAR = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
+_SIZE_UNIT = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\s\u3400-\u9fff\uf900-\ufaff]+")
 
 
 @dataclass(frozen=True)
@@ -60,8 +76,10 @@ class Document:
     @property
     def sparse_text(self) -> str:
         """What BM25 indexes. Titles come once more: a name is the strongest exact match, and
-        without the extra weight a short FAQ that mentions a product outranked the product."""
-        return _join([self.title_zh, self.title_en, self.text, self.keywords])
+        without the extra weight a short FAQ that mentions a product outranked the product.
+        A record with one title for both languages gets it once, like every other record."""
+        titles = list(dict.fromkeys([self.title_zh, self.title_en]))
+        return _join([*titles, self.text, self.keywords])
 
 
 def content_hash(record: Record) -> str:
@@ -86,6 +104,8 @@ def build_document(record: Record) -> Document:
         passages, extra_text, keywords, metadata = _policy(record)
     elif isinstance(record, Promotion):
         passages, extra_text, keywords, metadata = _promotion(record)
+    elif isinstance(record, TextDocument):
+        passages, extra_text, keywords, metadata = _document(record)
     else:  # pragma: no cover - the Record union is closed
         raise TypeError(f"unsupported record type {type(record).__name__}")
     metadata = {**_extra_metadata(record, metadata), **metadata}
@@ -264,24 +284,94 @@ def _faq(f: Faq) -> tuple[list[Passage], str, str, Metadata]:
     return passages, "", f.category, meta
 
 
+def _size(text: str) -> int:
+    """Roughly the model tokens ``text`` takes, erring high: one per Han character, and one per
+    three characters of any other word (XLM-R cuts "(L-ascorbic" into several pieces)."""
+    return sum(1 if _CJK_CHAR.match(u) else -(-len(u) // 3) for u in _SIZE_UNIT.findall(text))
+
+
+def _split_long(part: str, budget: int) -> list[str]:
+    """``part`` cut at sentence ends into pieces of at most ``budget`` units (a sentence longer
+    than that is cut between units)."""
+    if _size(part) <= budget:
+        return [part]
+    pieces: list[str] = []
+    current = ""
+    for sentence in (s.strip() for s in _SENTENCE_END.split(part)):
+        for chunk in _hard_split(sentence, budget) if sentence else ():
+            joined = _glue(current, chunk)
+            if current and _size(joined) > budget:
+                pieces.append(current)
+                joined = chunk
+            current = joined
+    return [*pieces, current] if current else pieces
+
+
+def _hard_split(sentence: str, budget: int) -> list[str]:
+    """A sentence longer than ``budget`` cut between words (between characters in Chinese)."""
+    if _size(sentence) <= budget:
+        return [sentence]
+    chunks: list[str] = []
+    chunk = ""
+    width = 3 * budget  # a "word" longer than the budget itself (a URL, a base64 blob) is cut
+    words = _SIZE_UNIT.findall(sentence)
+    for unit in (w[i : i + width] for w in words for i in range(0, len(w), width)):
+        joined = _glue(chunk, unit)
+        if chunk and _size(joined) > budget:
+            chunks.append(chunk)
+            joined = unit
+        chunk = joined
+    return [*chunks, chunk] if chunk else chunks
+
+
+def _glue(left: str, right: str) -> str:
+    """Join two runs of text: with a space between words, directly next to Chinese script."""
+    if not left:
+        return right
+    if _CJK_CHAR.match(left[-1]) or _CJK_CHAR.match(right[:1]):
+        return left + right
+    return f"{left} {right}"
+
+
 def _sections(title: str, body: str) -> list[str]:
-    """A long policy split at blank lines, each section led by the title for context."""
+    """A long text split at blank lines, each section led by the title for context.
+
+    A section still longer than :data:`MAX_SECTION_SIZE` is cut at sentence ends, so no part
+    of it is lost to the model's truncation.
+    """
+    budget = max(MAX_SECTION_SIZE - _size(title), MAX_SECTION_SIZE // 2)
     parts = [s.strip() for s in _PARAGRAPH_BREAK.split(body) if s.strip()]
+    parts = [piece for part in parts for piece in _split_long(part, budget)]
     return [_join([title, part]) for part in parts] or ([title] if title else [])
+
+
+def _sectioned_passages(texts: tuple[tuple[str, str, str], ...]) -> list[Passage]:
+    """Passages ``zh``, ``zh.1``, ... ``en``, ``en.1`` for ``(lang, title, body)`` triples."""
+    passages: list[Passage] = []
+    for lang, title, body in texts:
+        if not (title or body):
+            continue
+        for i, section in enumerate(_sections(title, body)):
+            passages.append(Passage(lang if i == 0 else f"{lang}.{i}", lang, section))
+    return passages
 
 
 def _policy(p: Policy) -> tuple[list[Passage], str, str, Metadata]:
     # Policies run to thousands of characters: one passage per section keeps each within the
     # model's window, and the record ranks by its best-matching section.
-    passages: list[Passage] = []
-    for lang, title, body in (("zh", p.title_zh, p.body_zh), ("en", p.title_en, p.body_en)):
-        if not (title or body):
-            continue
-        for i, section in enumerate(_sections(title, body)):
-            passages.append(Passage(lang if i == 0 else f"{lang}.{i}", lang, section))
+    passages = _sectioned_passages((("zh", p.title_zh, p.body_zh), ("en", p.title_en, p.body_en)))
     meta = base_metadata("policy")
     meta["category"] = p.category
     return passages, "", p.category, meta
+
+
+def _document(d: TextDocument) -> tuple[list[Passage], str, str, Metadata]:
+    # Sectioned like a policy: a long article is found by its best-matching section.
+    passages = _sectioned_passages((("zh", d.title_zh, d.text_zh), ("en", d.title_en, d.text_en)))
+    meta = base_metadata("document")
+    if d.category:
+        meta["category"] = d.category
+    return passages, "", d.category or "", meta
 
 
 def _date_int(day: date) -> int:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -16,12 +17,13 @@ from pydantic import (
     TypeAdapter,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from assistant.knowledge import vocabulary
 
-Kind = Literal["product", "faq", "policy", "promotion"]
-KINDS: tuple[Kind, ...] = ("product", "faq", "policy", "promotion")
+Kind = Literal["product", "faq", "policy", "promotion", "document"]
+KINDS: tuple[Kind, ...] = ("product", "faq", "policy", "promotion", "document")
 
 # Ids end up in Chroma, URLs and log lines: keep them to one plain token.
 RecordId = Annotated[
@@ -37,15 +39,28 @@ def _slug(value: object) -> object:
     return value
 
 
-def _canonical(allowed: Iterable[str], what: str):
+def _canonical(allowed: Mapping[str, vocabulary.Words], what: str):
+    """Validator accepting a canonical value or a word staff write for it ("油皮", "洁面")."""
     allowed_set = frozenset(allowed)
+    aliases = _aliases(allowed)
 
     def check(value: str) -> str:
-        if value not in allowed_set:
-            raise ValueError(f"unknown {what} {value!r}; expected one of {sorted(allowed_set)}")
-        return value
+        if value in allowed_set:
+            return value
+        if value in aliases:
+            return aliases[value]
+        raise ValueError(f"unknown {what} {value!r}; expected one of {sorted(allowed_set)}")
 
     return check
+
+
+def _aliases(table: Mapping[str, vocabulary.Words]) -> dict[str, str]:
+    """Every unambiguous zh/en word of a vocabulary table -> its canonical value."""
+    owners: dict[str, set[str]] = {}
+    for canonical, words in table.items():
+        for word in (*words.zh, *words.en):
+            owners.setdefault(str(_slug(word)), set()).add(canonical)
+    return {word: next(iter(found)) for word, found in owners.items() if len(found) == 1}
 
 
 def _as_list(value: object) -> object:
@@ -286,12 +301,63 @@ class Promotion(_Record):
         return self.starts <= day <= self.ends
 
 
-Record = Annotated[Product | Faq | Policy | Promotion, Field(discriminator="kind")]
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def text_language(text: str) -> Literal["zh", "en"]:
+    """Return "zh" when Han characters outnumber Latin words, else "en".
+
+    Stricter than the per-message rule in :mod:`assistant.language` (any Han character): a
+    document is long, and an English abstract that quotes one Chinese name is still English.
+    """
+    return "zh" if len(_HAN.findall(text)) >= max(1, len(_LATIN_WORD.findall(text))) else "en"
+
+
+class TextDocument(_Record):
+    """Any other text to search (a help article, a BEIR corpus entry): a title and a body.
+
+    Written like the other kinds, per language (``title_zh``/``text_zh``, ``title_en``/
+    ``text_en``), or as plain ``title`` and ``text`` (plus an optional ``lang``): those go to
+    the language the text is written in. Long texts are searched section by section.
+    """
+
+    kind: Literal["document"] = "document"
+    category: Category | None = None
+    title_zh: Text = ""
+    title_en: Text = ""
+    text_zh: Text = ""
+    text_en: Text = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_title_and_text(cls, data: Any) -> Any:
+        # "title" must not survive as an extra field: it would hide the title() method.
+        if not isinstance(data, dict) or not ({"title", "text", "lang"} & data.keys()):
+            return data
+        data = dict(data)
+        title, text = str(data.pop("title", "") or ""), str(data.pop("text", "") or "")
+        lang = data.pop("lang", None) or text_language(f"{title}\n{text}")
+        if lang not in ("zh", "en"):
+            raise ValueError(f"lang must be 'zh' or 'en', got {lang!r}")
+        data.setdefault(f"title_{lang}", title)
+        data.setdefault(f"text_{lang}", text)
+        return data
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> TextDocument:
+        if not (self.title_zh or self.title_en or self.text_zh or self.text_en):
+            raise ValueError("a document needs a title or a text")
+        return self
+
+
+Record = Annotated[Product | Faq | Policy | Promotion | TextDocument, Field(discriminator="kind")]
 RECORD_TYPES: dict[str, type[_Record]] = {
     "product": Product,
     "faq": Faq,
     "policy": Policy,
     "promotion": Promotion,
+    "document": TextDocument,
 }
 _RECORD_ADAPTER: TypeAdapter[Record] = TypeAdapter(Record)
 
