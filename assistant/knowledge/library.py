@@ -368,11 +368,7 @@ class KnowledgeLibrary:
         with entry.lock:
             stored = self.log.current(kb)
             report = entry.index.delete(list(ids))
-            changes = [
-                RecordChange(rid, None, stored[rid].source, stored[rid].source_hash)
-                for rid in report.deleted
-                if rid in stored
-            ]
+            changes = _tombstones(stored, [rid for rid in report.deleted if rid in stored])
             return self._commit_locked(kb, actor, "delete", changes, report)
 
     def rollback(self, kb: str, version: int, actor: str) -> Change:
@@ -390,18 +386,8 @@ class KnowledgeLibrary:
             records = [parse_record(c.data) for c in back if c.data is not None]
             written = entry.index.upsert(records)
             removed = entry.index.delete(gone)
-            changes = [*back] + [
-                RecordChange(rid, None, stored[rid].source, stored[rid].source_hash)
-                for rid in removed.deleted
-            ]
-            report = SyncReport(
-                added=written.added,
-                updated=written.updated,
-                deleted=removed.deleted,
-                unchanged=written.unchanged,
-                embedded=written.embedded,
-                seconds=written.seconds + removed.seconds,
-            )
+            changes = [*back, *_tombstones(stored, removed.deleted)]
+            report = _combined(written, removed, written.unchanged)
             return self._commit_locked(kb, actor, "rollback", changes, report, f"to {version}")
 
     def _write_sources(
@@ -451,18 +437,8 @@ class KnowledgeLibrary:
                 for r, label, digest in to_write
                 if r.id not in changed
             ]
-            changes += [
-                RecordChange(rid, None, stored[rid].source, stored[rid].source_hash)
-                for rid in removed.deleted
-            ]
-            report = SyncReport(
-                added=written.added,
-                updated=written.updated,
-                deleted=removed.deleted,
-                unchanged=tuple(sorted(set(wanted) - changed)),
-                embedded=written.embedded,
-                seconds=written.seconds + removed.seconds,
-            )
+            changes += _tombstones(stored, removed.deleted)
+            report = _combined(written, removed, tuple(sorted(set(wanted) - changed)))
             if adopted and not changes:
                 self.log.commit(kb, actor, action, adopted, _summary(report), "hashes only")
                 return Change(kb, None, action, actor, report)
@@ -558,6 +534,23 @@ FILE_PREFIX = "file:"
 def _in_directory(source: str) -> bool:
     """Sources of a directory sync: files named relative to it (absolute ones were ingested)."""
     return source.startswith(FILE_PREFIX) and not source[len(FILE_PREFIX) :].startswith("/")
+
+
+def _tombstones(stored: Mapping[str, StoredRecord], ids: Iterable[str]) -> list[RecordChange]:
+    """Deletions for the log, remembering each record's source and file hash."""
+    return [RecordChange(rid, None, stored[rid].source, stored[rid].source_hash) for rid in ids]
+
+
+def _combined(written: SyncReport, removed: SyncReport, unchanged: tuple[str, ...]) -> SyncReport:
+    """One report for an upsert followed by a delete."""
+    return SyncReport(
+        added=written.added,
+        updated=written.updated,
+        deleted=removed.deleted,
+        unchanged=unchanged,
+        embedded=written.embedded,
+        seconds=written.seconds + removed.seconds,
+    )
 
 
 def _info(record: Record, row: StoredRecord | None) -> RecordInfo:

@@ -40,7 +40,7 @@ from assistant.knowledge.formats.base import (
     RawRecord,
     kind_named,
 )
-from assistant.knowledge.formats.text_encoding import read_text
+from assistant.knowledge.formats.text_encoding import read_knowledge_text
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 
@@ -104,12 +104,9 @@ class _Section:
 def read_markdown(path: Path) -> ParsedFile:
     """Read a Markdown FAQ, policy or document file; see the module docstring for the format."""
     label = str(path)
-    try:
-        text = read_text(path)
-    except FileProblem as exc:
-        return ParsedFile(problems=[Problem(label, exc.message)])
-    if not text.strip():
-        return ParsedFile(problems=[Problem(label, "file is empty")])
+    text = read_knowledge_text(path)
+    if isinstance(text, ParsedFile):
+        return text
     lines = text.split("\n")
     try:
         front, body_start = _front_matter(lines)

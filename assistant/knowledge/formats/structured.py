@@ -15,7 +15,6 @@ from typing import Any
 import yaml
 
 from assistant.knowledge.formats.base import (
-    FileProblem,
     ParsedFile,
     Problem,
     RawRecord,
@@ -23,21 +22,16 @@ from assistant.knowledge.formats.base import (
     kind_from_name,
     kind_named,
 )
-from assistant.knowledge.formats.text_encoding import read_text
+from assistant.knowledge.formats.text_encoding import read_knowledge_text
 from assistant.knowledge.schema import KINDS
 
 
 def read_yaml(path: Path) -> ParsedFile:
     """Read a YAML or JSON file (JSON is YAML, and the YAML parser gives line numbers)."""
     label = str(path)
-    try:
-        text = read_text(path)
-    except FileProblem as exc:
-        return ParsedFile(problems=[Problem(label, exc.message)])
-    if not text.strip():
-        # An empty file is most likely an editor caught mid-save; syncing it would delete
-        # every record it used to hold.
-        return ParsedFile(problems=[Problem(label, "file is empty")])
+    text = read_knowledge_text(path)
+    if isinstance(text, ParsedFile):
+        return text
     try:
         root, data = _parse_yaml(text)
     except yaml.YAMLError as exc:
@@ -170,12 +164,9 @@ def _bare_list(
 def read_jsonl(path: Path) -> ParsedFile:
     """Read a JSON Lines file: one record object per line; blank lines are allowed."""
     label = str(path)
-    try:
-        text = read_text(path)
-    except FileProblem as exc:
-        return ParsedFile(problems=[Problem(label, exc.message)])
-    if not text.strip():
-        return ParsedFile(problems=[Problem(label, "file is empty")])
+    text = read_knowledge_text(path)
+    if isinstance(text, ParsedFile):
+        return text
     file_kind = kind_from_name(path.stem)
     result = ParsedFile()
     for number, line in enumerate(text.split("\n"), start=1):

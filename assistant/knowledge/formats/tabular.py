@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from assistant.knowledge.formats.base import (
-    FileProblem,
     ParsedFile,
     Problem,
     RawRecord,
@@ -23,7 +22,7 @@ from assistant.knowledge.formats.base import (
     kind_named,
 )
 from assistant.knowledge.formats.cells import ABSENT, CellError, field_shape, read_cell
-from assistant.knowledge.formats.text_encoding import read_text
+from assistant.knowledge.formats.text_encoding import read_knowledge_text
 
 # Chinese headers staff commonly use, mapped to field names. Kept small on purpose: anything not
 # listed is matched by its normalised spelling (lowercase, spaces and dashes as "_") or kept as an
@@ -67,14 +66,11 @@ def column_letter(index: int) -> str:
 
 
 def read_csv(path: Path) -> ParsedFile:
-    """Read a CSV (or TSV) file in any encoding :func:`read_text` accepts."""
+    """Read a CSV (or TSV) file in any encoding :func:`read_knowledge_text` accepts."""
     label = str(path)
-    try:
-        text = read_text(path)
-    except FileProblem as exc:
-        return ParsedFile(problems=[Problem(label, exc.message)])
-    if not text.strip():
-        return ParsedFile(problems=[Problem(label, "file is empty")])
+    text = read_knowledge_text(path)
+    if isinstance(text, ParsedFile):
+        return text
     delimiter = "\t" if path.suffix.lower() == ".tsv" else _guess_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import codecs
 from pathlib import Path
 
-from assistant.knowledge.formats.base import FileProblem
+from assistant.knowledge.formats.base import FileProblem, ParsedFile, Problem
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # old binary Office files (.xls, .doc)
@@ -104,3 +104,19 @@ def _guess(data: bytes) -> str:
     if name.lower() in {"utf-8", "gb18030", "gbk", "gb2312", "ascii"}:
         return "damaged or mixed-encoding text"
     return name
+
+
+def read_knowledge_text(path: Path) -> str | ParsedFile:
+    """The file's text, or a parsed file holding the one problem that stops reading it.
+
+    An empty file is a problem, not "no records": most likely an editor caught mid-save, and
+    syncing it would delete every record it used to hold.
+    """
+    label = str(path)
+    try:
+        text = read_text(path)
+    except FileProblem as exc:
+        return ParsedFile(problems=[Problem(label, exc.message)])
+    if not text.strip():
+        return ParsedFile(problems=[Problem(label, "file is empty")])
+    return text
