@@ -37,8 +37,10 @@ class ActionAnswerProduct(Action):
     ) -> list[EventType]:
         language = language_of(tracker)
         question = latest_text(tracker)
-        answer = services().advisor_for(tracker.sender_id).answer(
-            question, language, context_product_id=tracker.get_slot("last_product_id")
+        answer = (
+            services()
+            .advisor_for(tracker.sender_id)
+            .answer(question, language, context_product_id=tracker.get_slot("last_product_id"))
         )
         if not answer.known:
             note_unanswered(tracker, question, language, "low_score")
@@ -57,8 +59,10 @@ class ActionFallback(Action):
     ) -> list[EventType]:
         language = language_of(tracker)
         question = latest_text(tracker)
-        answer = services().advisor_for(tracker.sender_id).answer(
-            question, language, context_product_id=tracker.get_slot("last_product_id")
+        answer = (
+            services()
+            .advisor_for(tracker.sender_id)
+            .answer(question, language, context_product_id=tracker.get_slot("last_product_id"))
         )
         if answer.known:
             say(dispatcher, answer.text, sources=answer.source_ids, known=True)

@@ -86,4 +86,3 @@ def build_services(settings: Settings) -> Services:
         advisors={name: Advisor(library.base(name), thresholds) for name in library.names()},
         unanswered=UnansweredLog(settings.commerce_url),
     )
-

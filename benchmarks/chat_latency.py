@@ -37,6 +37,7 @@ def stores(kind: str, data_dir: Path) -> str:
     """The endpoints.yml section for a tracker-store choice (Rasa's own store types)."""
     return {"sqlite": sqlite_tracker_store(data_dir), "memory": "", "redis": REDIS_STORES}[kind]
 
+
 # (kind, messages of one shopper's conversation). "returning" shoppers send several turns.
 CONVERSATIONS: list[tuple[str, list[str]]] = [
     ("knowledge", ["维C焕亮精华液多少钱"]),
@@ -68,8 +69,10 @@ def percentile(values: list[float], q: float) -> float:
 
 def summary(samples: list[Sample], wall: float) -> str:
     ms = [s.seconds * 1000 for s in samples]
-    return (f"n={len(ms):4d}  p50 {percentile(ms, 50):6.1f} ms  p95 {percentile(ms, 95):6.1f} ms"
-            f"  p99 {percentile(ms, 99):6.1f} ms  {len(ms) / wall:6.1f} msg/s")
+    return (
+        f"n={len(ms):4d}  p50 {percentile(ms, 50):6.1f} ms  p95 {percentile(ms, 95):6.1f} ms"
+        f"  p99 {percentile(ms, 99):6.1f} ms  {len(ms) / wall:6.1f} msg/s"
+    )
 
 
 async def run_load(send, concurrency: int, rounds: int) -> tuple[list[Sample], float]:
@@ -112,18 +115,23 @@ async def bench(rounds: int, tracker: str, workers: int) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="siyu-bench-"))
     print(f"tracker store {tracker}, {workers} Rasa worker(s); data in {data_dir}", flush=True)
     env = {"SANIC_WORKERS": str(workers)}
-    system = start_system(data_dir / "full", endpoints_extra=stores(tracker, data_dir / "full"),
-                          env=env)
+    system = start_system(
+        data_dir / "full", endpoints_extra=stores(tracker, data_dir / "full"), env=env
+    )
     stub_port, bare_rasa_port = free_port(), free_port()
     stub = await instant_actions(stub_port)
     endpoints = data_dir / "bare-endpoints.yml"
     (data_dir / "bare").mkdir()
-    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{stub_port}/webhook"\n'
-                         + stores(tracker, data_dir / "bare"))
-    bare_settings = system.settings.model_copy(update={"port": free_port(),
-                                                       "data_dir": data_dir / "bare"})
-    bare = start_stack(bare_settings, ensure_trained(), rasa_port=bare_rasa_port,
-                       endpoints=endpoints, env=env)
+    endpoints.write_text(
+        f'action_endpoint:\n  url: "http://127.0.0.1:{stub_port}/webhook"\n'
+        + stores(tracker, data_dir / "bare")
+    )
+    bare_settings = system.settings.model_copy(
+        update={"port": free_port(), "data_dir": data_dir / "bare"}
+    )
+    bare = start_stack(
+        bare_settings, ensure_trained(), rasa_port=bare_rasa_port, endpoints=endpoints, env=env
+    )
     bare_url = f"http://127.0.0.1:{bare_rasa_port}"
     try:
         async with aiohttp.ClientSession() as http:
@@ -150,7 +158,8 @@ async def bench(rounds: int, tracker: str, workers: int) -> None:
             for concurrency in (1, 10):
                 results[f"app c={concurrency}"] = await run_load(via_app, concurrency, rounds)
                 results[f"rasa-only c={concurrency}"] = await run_load(
-                    via_rasa_only, concurrency, rounds)
+                    via_rasa_only, concurrency, rounds
+                )
             results["nlu parse c=1"] = await run_load(parse_only, 1, rounds)
 
         print("\n== end to end (mixed zh/en shoppers, new conversation per play) ==")
@@ -200,14 +209,24 @@ def components() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5,
-                        help="how many times each conversation is played per run")
-    parser.add_argument("--tracker", choices=["sqlite", "memory", "redis"], default="sqlite",
-                        help="Rasa tracker store (redis also sets a Redis lock store)")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="Rasa (Sanic) workers; more than 1 needs --tracker redis")
-    parser.add_argument("--skip-components", action="store_true",
-                        help="only the end-to-end figures")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="how many times each conversation is played per run"
+    )
+    parser.add_argument(
+        "--tracker",
+        choices=["sqlite", "memory", "redis"],
+        default="sqlite",
+        help="Rasa tracker store (redis also sets a Redis lock store)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="Rasa (Sanic) workers; more than 1 needs --tracker redis",
+    )
+    parser.add_argument(
+        "--skip-components", action="store_true", help="only the end-to-end figures"
+    )
     args = parser.parse_args()
     if args.workers > 1 and args.tracker != "redis":
         parser.error("several Rasa workers need a shared lock store: use --tracker redis")

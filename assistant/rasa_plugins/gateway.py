@@ -45,9 +45,7 @@ class GatewayInput(InputChannel):
     def name(cls) -> str:
         return "gateway"
 
-    def blueprint(
-        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> Blueprint:
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("gateway_webhook", __name__)
 
         @webhook.route("/", methods=["GET"])
