@@ -17,6 +17,9 @@ from assistant.admin.api import admin_routes
 from assistant.admin.auth import local_token
 from assistant.cli_remote import announce, withdraw
 from assistant.config import Settings
+from assistant.connectors.delivery import Delivery
+from assistant.connectors.gateway import connector_lifecycle, webhook_routes
+from assistant.connectors.registry import build_connectors
 from assistant.connectors.web import STATIC_DIR, WebConnector
 from assistant.console import console_routes
 from assistant.groupchat.inbox import MessageInbox
@@ -81,11 +84,17 @@ def create_app(settings: Settings, services: runtime.Services) -> web.Applicatio
         assistant_names=(settings.chat.assistant_name, "assistant", "助手", "小助手"),
         keywords=tuple(settings.chat.keywords),
         max_message_chars=settings.chat.max_message_chars,
+        groups=settings.chat.groups,
+        rate_limits=settings.chat.rate_limits,
+        workers=settings.chat.workers,
     )
-    web_chat = WebConnector(GroupChat(rasa, inbox, rules))
+    connectors = build_connectors(settings)
+    chat = GroupChat(rasa, inbox, rules, connectors=connectors, delivery=Delivery(inbox.engine))
+    web_chat = WebConnector(chat)
     app.add_routes([web.get("/healthz", healthz), web.post("/api/kb/search", kb_search)])
     app.add_routes(ActionEndpoint().routes())
     app.add_routes(web_chat.routes())
+    app.add_routes(webhook_routes(connectors, chat))
     app.add_routes(admin_routes())
     app.add_routes(console_routes())
     app.router.add_static("/static", STATIC_DIR)
@@ -94,6 +103,7 @@ def create_app(settings: Settings, services: runtime.Services) -> web.Applicatio
         await rasa.close()
 
     app.on_cleanup.append(close_rasa)
+    app.cleanup_ctx.append(connector_lifecycle(connectors, chat))
     app.cleanup_ctx.append(_knowledge_watcher(settings, services))
     app.cleanup_ctx.append(_announced(settings))
     return app

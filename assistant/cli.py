@@ -25,13 +25,19 @@ def serve(port: int = typer.Option(None, help="Port (default from assistant.yml)
 
     from assistant.app import create_app
     from assistant.bootstrap import build_services
+    from assistant.connectors.registry import ConnectorConfigError
     from assistant.logs import configure_logging
 
     configure_logging()
     settings = load_settings(**({"port": port} if port else {}))
     services = build_services(settings)
+    try:
+        application = create_app(settings, services)
+    except ConnectorConfigError as problem:
+        typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(2) from None
     web.run_app(
-        create_app(settings, services),
+        application,
         host=settings.host,
         port=settings.port,
         print=None,

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field
+
+from assistant.groupchat.ratelimit import RateLimits
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,11 +44,24 @@ class RasaSettings(BaseModel):
     timeout_seconds: float = 10.0
 
 
+class GroupPolicy(BaseModel):
+    """How the assistant behaves in one group."""
+
+    # Answer questions naming a product category, skin type or concern without an @-mention.
+    product_questions: bool = False
+    keywords: list[str] = Field(default_factory=list)
+
+
 class ChatSettings(BaseModel):
     max_message_chars: int = 2000
     assistant_name: str = "澜屿小助手"
     # Words that address the assistant in a group without an @-mention (empty: mention needed).
     keywords: list[str] = Field(default_factory=list)
+    # Per group ("platform:chat_id", or "platform:*" for all of a platform's groups).
+    groups: dict[str, GroupPolicy] = Field(default_factory=dict)
+    rate_limits: RateLimits = Field(default_factory=RateLimits)
+    # Messages answered at once (Rasa's own concurrency is the real limit).
+    workers: int = Field(default=16, ge=1, le=256)
 
 
 class AdminToken(BaseModel):
@@ -74,6 +90,9 @@ class Settings(BaseModel):
     rasa: RasaSettings = Field(default_factory=RasaSettings)
     chat: ChatSettings = Field(default_factory=ChatSettings)
     admin: AdminSettings = Field(default_factory=AdminSettings)
+    # Platform connectors by name (wecom_bot, wecom_app, wechat_kf, feishu, dingtalk, telegram,
+    # line); each is validated by its connector's settings model when the app starts.
+    connectors: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @property
     def commerce_url(self) -> str:
@@ -109,6 +128,9 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
             _tokens_from_env(os.environ["SIYU_ADMIN_TOKENS"])
         )
     raw.update(overrides)
+    # Connector secrets are read when that connector starts: a disabled one needs no variables.
+    connectors = raw.pop("connectors", None) or {}
+    raw = {**expand_env(raw), "connectors": connectors}
     settings = Settings.model_validate(raw)
     # Relative paths in the file mean "next to the file", not "wherever the command ran".
     base = path.parent
@@ -119,6 +141,34 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
             extra.directory = (base / extra.directory).resolve()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return settings
+
+
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class MissingEnvironment(ValueError):
+    """``assistant.yml`` refers to an environment variable that is not set."""
+
+
+def expand_env(value: Any) -> Any:
+    """Replace ``${NAME}`` (or ``${NAME:-default}``) in strings with the environment's value,
+    so secrets live in the environment and never in the file."""
+    if isinstance(value, dict):
+        return {k: expand_env(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand_env(v) for v in value]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise MissingEnvironment(f"assistant.yml needs the environment variable {name}")
+
+    return _ENV_REFERENCE.sub(substitute, value)
 
 
 def _tokens_from_env(value: str) -> list[dict[str, str]]:

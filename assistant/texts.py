@@ -210,6 +210,20 @@ TEXTS: dict[str, dict[Language, str]] = {
         "zh": "涉及你的订单信息,我已私信发给你了,请查看私聊~",
         "en": "That includes your order details, so I've sent it to you privately.",
     },
+    "private_unavailable": {
+        "zh": "这条回复涉及你的个人或订单信息,不方便在群里说,请私聊我或联系客服查看~",
+        "en": "That answer includes your personal or order details, so I won't post it in the "
+        "group. Please message me privately and ask again.",
+    },
+    "private_failed": {
+        "zh": "这条回复涉及你的订单信息,不方便在群里发,但我没能私信到你。请先私聊我一次,然后在私聊里再问我~",
+        "en": "That answer includes your order details, so I won't post it here, but I couldn't "
+        "reach you privately. Please open a private chat with me and ask again there.",
+    },
+    "rate_limited": {
+        "zh": "消息有点多,我稍后再回复你,请稍等一下再问哦~",
+        "en": "You're sending messages faster than I can answer. Give me a moment, then ask again.",
+    },
 }
 
 

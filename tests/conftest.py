@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from tests.stack import RunningSystem, start_system
+from tests.stack import KnownOrder, RunningSystem, known_orders, start_system
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +30,22 @@ def services(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201 - runtim
 
     settings = load_settings(data_dir=Path(tmp_path_factory.mktemp("services")))
     return build_services(settings)
+
+
+@pytest.fixture(scope="session")
+def rasa_url(request: pytest.FixtureRequest) -> str:
+    """Rasa's URL: an already running test stack's (``SIYU_TEST_RASA_URL``, started with
+    ``python -m tests.connectors.shared_stack``), else the session's own ``system``."""
+    url = os.environ.get("SIYU_TEST_RASA_URL")
+    if url:
+        return url.rstrip("/")
+    return str(request.getfixturevalue("system").rasa_url)
+
+
+@pytest.fixture(scope="session")
+def orders() -> dict[str, KnownOrder]:
+    """The orders every test stack is seeded with (ids and phone digits are fixed)."""
+    return known_orders(datetime.now(timezone.utc))[1]
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -171,6 +171,12 @@ def write_config(data_dir: Path) -> Path:
     raw["knowledge"]["directory"] = str(REPO_ROOT / "knowledge")
     raw["knowledge"]["bases"] = {"rose": {"directory": str(rose)}}
     raw["knowledge"]["groups"] = {f"web:{ROSE_GROUP}": "rose"}
+    # Every test and benchmark talks in a few groups at machine speed: no rate limiting here
+    # (the limiter has its own tests).
+    raw.setdefault("chat", {})["rate_limits"] = {
+        "per_shopper": {"messages": 100_000, "seconds": 1},
+        "per_group": {"messages": 100_000, "seconds": 1},
+    }
     config.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     return config
 

@@ -17,17 +17,19 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
+    inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 
 from assistant.messages import IncomingMessage
 
-_metadata = MetaData()
+chat_tables = MetaData()
 inbox_table = Table(
     "chat_inbox",
-    _metadata,
+    chat_tables,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("platform", String(32), nullable=False),
     Column("message_id", String(128), nullable=False),
@@ -39,6 +41,8 @@ inbox_table = Table(
     Column("status", String(16), nullable=False, default="received"),
     Column("error", Text),
     Column("replies", Text),
+    # The whole message as JSON: what a restart needs to answer it.
+    Column("payload", Text),
     UniqueConstraint("platform", "message_id", name="uq_inbox_platform_message"),
 )
 
@@ -58,7 +62,19 @@ class MessageInbox:
                 cursor.execute("PRAGMA synchronous=NORMAL")
                 cursor.close()
 
-        _metadata.create_all(self.engine)
+        chat_tables.create_all(self.engine)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Inboxes created before a column existed get it (SQLite and PostgreSQL alike)."""
+        present = {c["name"] for c in inspect(self.engine).get_columns(inbox_table.name)}
+        with self.engine.begin() as connection:
+            for column in inbox_table.columns:
+                if column.name not in present:
+                    kind = column.type.compile(self.engine.dialect)
+                    connection.execute(
+                        text(f"ALTER TABLE {inbox_table.name} ADD COLUMN {column.name} {kind}")
+                    )
 
     def record(self, message: IncomingMessage) -> bool:
         """Store a received message; False if this platform message id was seen before."""
@@ -73,6 +89,7 @@ class MessageInbox:
                         text=message.text,
                         received_at=message.received_at,
                         status="received",
+                        payload=json.dumps(message.to_json(), ensure_ascii=False),
                     )
                 )
         except IntegrityError:
@@ -94,6 +111,17 @@ class MessageInbox:
                 .values(**values)
             )
 
+    def pending(self) -> list[IncomingMessage]:
+        """Messages stored but not answered when the app stopped: answered after a restart."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(inbox_table.c.payload)
+                .where(inbox_table.c.status == "received")
+                .where(inbox_table.c.payload.is_not(None))
+                .order_by(inbox_table.c.id)
+            ).all()
+        return [IncomingMessage.from_json(json.loads(row.payload)) for row in rows]
+
     def unanswered(self) -> list[dict[str, Any]]:
         """Messages received but not answered (Rasa was down, or the app stopped mid-way)."""
         with self.engine.connect() as connection:
@@ -107,4 +135,3 @@ class MessageInbox:
                 .all()
             )
         return [dict(row) for row in rows]
-

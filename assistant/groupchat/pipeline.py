@@ -1,19 +1,31 @@
-"""The one path of a shopper message: addressed? → stored once → Rasa → replies routed."""
+"""The one path of a shopper message: addressed? → stored once → Rasa → replies routed → sent.
+
+Connectors call :meth:`GroupChat.accept` (store, then answer in the background, so the platform
+is acknowledged at once); the local web chat calls :meth:`GroupChat.handle` and shows the
+replies itself. Both share every rule below.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from assistant.groupchat.addressing import is_addressed, strip_mentions
 from assistant.groupchat.inbox import MessageInbox
+from assistant.groupchat.ratelimit import RateLimiter, RateLimits, Verdict
 from assistant.language import detect_language
 from assistant.messages import IncomingMessage, OutgoingReply
 from assistant.rasa_client import RasaClient, RasaUnavailable
 from assistant.texts import text
+
+if TYPE_CHECKING:
+    from assistant.config import GroupPolicy
+    from assistant.connectors.base import Connector
+    from assistant.connectors.delivery import Delivery
 
 logger = logging.getLogger("assistant.chat")
 
@@ -25,35 +37,172 @@ class ChatRules:
     assistant_names: tuple[str, ...]
     keywords: tuple[str, ...] = ()
     max_message_chars: int = 2000
+    # "platform:chat_id" or "platform:*" -> that group's policy.
+    groups: Mapping[str, GroupPolicy] = field(default_factory=dict)
+    rate_limits: RateLimits = field(default_factory=RateLimits)
+    workers: int = 16
+
+    def policy(self, message: IncomingMessage) -> GroupPolicy | None:
+        return self.groups.get(f"{message.platform}:{message.chat_id}") or self.groups.get(
+            f"{message.platform}:*"
+        )
 
 
 class GroupChat:
-    """Turns one incoming message into the replies to send, the same for every platform."""
+    """Turns incoming messages into replies and sends them, the same for every platform."""
 
-    def __init__(self, rasa: RasaClient, inbox: MessageInbox, rules: ChatRules) -> None:
+    def __init__(
+        self,
+        rasa: RasaClient,
+        inbox: MessageInbox,
+        rules: ChatRules,
+        *,
+        connectors: Mapping[str, Connector] | None = None,
+        delivery: Delivery | None = None,
+    ) -> None:
         self.rasa = rasa
         self.inbox = inbox
         self.rules = rules
+        self.connectors: dict[str, Connector] = dict(connectors or {})
+        self.delivery = delivery
+        self.limiter = RateLimiter(rules.rate_limits)
+        self._workers = asyncio.Semaphore(rules.workers)
+        self._conversations: dict[str, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------------ entry points
+    async def accept(self, message: IncomingMessage) -> bool:
+        """Store ``message`` and answer it in the background; False when it is not answered
+        (not addressed, a platform retry, or its shopper is over the rate limit)."""
+        verdict = self._admit(message)
+        if verdict is None:
+            return False
+        if verdict is not Verdict.ALLOWED:
+            if verdict is Verdict.NOTIFY:
+                self._spawn(self._send_all(message, [self._flood_notice(message)]))
+            return False
+        # The inbox write is the dedup check and the no-loss guarantee at once; it happens
+        # before the platform gets its acknowledgement.
+        if not await asyncio.to_thread(self.inbox.record, message):
+            self._log_duplicate(message)
+            return False
+        self._spawn(self._process(message))
+        return True
 
     async def handle(self, message: IncomingMessage) -> list[OutgoingReply]:
-        """Answer ``message`` if it is addressed to the assistant and not a platform retry."""
-        if not is_addressed(message, list(self.rules.keywords)):
+        """Answer ``message`` now and return the replies instead of sending them (web chat)."""
+        verdict = self._admit(message)
+        if verdict is None:
             return []
-        # The inbox write is the dedup check and the no-loss guarantee at once.
+        if verdict is not Verdict.ALLOWED:
+            return [self._flood_notice(message)] if verdict is Verdict.NOTIFY else []
         if not await asyncio.to_thread(self.inbox.record, message):
-            logger.info(
-                "duplicate message ignored",
-                extra={"message_id": message.message_id, "platform": message.platform},
-            )
+            self._log_duplicate(message)
             return []
+        async with self._conversation(message):
+            replies, answered = await self._answer(message)
+            if answered:
+                await asyncio.to_thread(
+                    self.inbox.mark_answered, message, [r.text for r in replies]
+                )
+            return replies
+
+    async def start(self) -> int:
+        """Answer what was stored but not answered before the last stop; returns how many."""
+        pending = await asyncio.to_thread(self.inbox.pending)
+        for message in pending:
+            if message.platform in self.connectors:
+                self._spawn(self._process(message))
+        if pending:
+            logger.info(
+                "answering messages kept from before the restart", extra={"count": len(pending)}
+            )
+        return len(pending)
+
+    async def drain(self, timeout: float | None = None) -> None:
+        """Wait until every accepted message is answered and sent (tests, benchmarks, stop)."""
+        while self._tasks:
+            await asyncio.wait_for(asyncio.gather(*list(self._tasks)), timeout)
+
+    async def stop(self) -> None:
+        """Cancel work in progress; its messages stay in the inbox for the next start."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    # ------------------------------------------------------------------ steps
+    def _admit(self, message: IncomingMessage) -> Verdict | None:
+        """None when the message is not for the assistant; else the rate limiter's verdict."""
+        policy = self.rules.policy(message)
+        keywords = [*self.rules.keywords, *(policy.keywords if policy else ())]
+        product_questions = bool(policy and policy.product_questions)
+        if not is_addressed(message, keywords, product_questions=product_questions):
+            return None
+        verdict = self.limiter.check(message)
+        if verdict is not Verdict.ALLOWED:
+            logger.warning(
+                "rate limited",
+                extra={"conversation_id": message.conversation_id, "verdict": verdict.value},
+            )
+        return verdict
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _conversation(self, message: IncomingMessage) -> asyncio.Lock:
+        """One shopper's messages are answered in order; different shoppers at once."""
+        lock = self._conversations.get(message.conversation_id)
+        if lock is None:
+            lock = self._conversations[message.conversation_id] = asyncio.Lock()
+            if len(self._conversations) > 10_000:
+                for key in [k for k, v in self._conversations.items() if not v.locked()]:
+                    del self._conversations[key]
+                self._conversations[message.conversation_id] = lock
+        return lock
+
+    async def _process(self, message: IncomingMessage) -> None:
+        try:
+            async with self._workers, self._conversation(message):
+                replies, answered = await self._answer(message)
+                await self._send_all(message, replies)
+                # Marked after sending: a stop in between answers it again after the restart.
+                if answered:
+                    await asyncio.to_thread(
+                        self.inbox.mark_answered, message, [r.text for r in replies]
+                    )
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - one bad message must not stop the others
+            logger.exception(
+                "message could not be answered",
+                extra={"conversation_id": message.conversation_id},
+            )
+
+    async def _send_all(self, message: IncomingMessage, replies: list[OutgoingReply]) -> None:
+        connector = self.connectors.get(message.platform)
+        if connector is None or self.delivery is None:
+            logger.error("no connector to send with", extra={"platform": message.platform})
+            return
+        private_failed = False
+        for reply in connector.combine(replies):
+            if reply.pointer and private_failed:
+                language = detect_language(message.text)
+                note = await connector.private_failed_note(reply, language)
+                reply = replace(reply, text=note, pointer=False)
+            delivered = await self.delivery.send(connector, reply)
+            private_failed = private_failed or (reply.private and not delivered)
+
+    async def _answer(self, message: IncomingMessage) -> tuple[list[OutgoingReply], bool]:
+        """Rasa's replies to a stored message, routed, and whether Rasa answered (when it did
+        not, the inbox marks the message failed and the shopper is asked to try again)."""
         started = time.perf_counter()
-        cleaned = strip_mentions(message.text, list(self.rules.assistant_names))
+        cleaned = strip_mentions(message.text, self._names(message))
         language = detect_language(cleaned)
         notes: list[str] = []
         if not cleaned:
-            replies = [self._reply(message, text("empty_message", language))]
-            await asyncio.to_thread(self.inbox.mark_answered, message, [r.text for r in replies])
-            return replies
+            return [self._reply(message, text("empty_message", language))], True
         if len(cleaned) > self.rules.max_message_chars:
             cleaned = cleaned[: self.rules.max_message_chars]
             notes.append(text("too_long", language, limit=self.rules.max_message_chars))
@@ -67,10 +216,9 @@ class GroupChat:
                 extra={"conversation_id": message.conversation_id, "error": str(error)},
             )
             await asyncio.to_thread(self.inbox.mark_failed, message, str(error))
-            return [self._reply(message, text("rasa_down", language))]
+            return [self._reply(message, text("rasa_down", language))], False
         replies = [self._reply(message, note) for note in notes]
         replies += self._route(message, bot_messages, language)
-        await asyncio.to_thread(self.inbox.mark_answered, message, [r.text for r in replies])
         logger.info(
             "answered",
             extra={
@@ -79,7 +227,12 @@ class GroupChat:
                 "ms": round((time.perf_counter() - started) * 1000, 1),
             },
         )
-        return replies
+        return replies, True
+
+    def _names(self, message: IncomingMessage) -> list[str]:
+        connector = self.connectors.get(message.platform)
+        bot_name = connector.settings.bot_name if connector is not None else ""
+        return [n for n in (bot_name, *self.rules.assistant_names) if n]
 
     @staticmethod
     def _metadata(message: IncomingMessage) -> dict[str, Any]:
@@ -95,7 +248,10 @@ class GroupChat:
     def _route(
         self, message: IncomingMessage, bot_messages: list[dict[str, Any]], language: str
     ) -> list[OutgoingReply]:
-        """Private replies go to the shopper alone, with one pointer left in the group."""
+        """Private replies go to the shopper alone, with one pointer left in the group; where
+        the platform cannot reach a shopper privately, the group is told to ask in private."""
+        connector = self.connectors.get(message.platform)
+        can_private = connector is None or connector.can_reach_privately(message)
         replies: list[OutgoingReply] = []
         pointed = False
         for bot in bot_messages:
@@ -104,11 +260,26 @@ class GroupChat:
                 continue
             custom = bot.get("custom") if isinstance(bot.get("custom"), dict) else {}
             private = bool(custom.get("private")) and message.chat_type == "group"
+            if private and not can_private:
+                if not pointed:
+                    replies.append(self._reply(message, text("private_unavailable", language)))
+                    pointed = True
+                continue
             replies.append(self._reply(message, body, private=private, custom=custom))
             if private and not pointed:
-                replies.append(self._reply(message, text("private_pointer", language)))
+                pointer = self._reply(message, text("private_pointer", language))
+                replies.append(replace(pointer, pointer=True))
                 pointed = True
         return replies
+
+    def _flood_notice(self, message: IncomingMessage) -> OutgoingReply:
+        return self._reply(message, text("rate_limited", detect_language(message.text)))
+
+    def _log_duplicate(self, message: IncomingMessage) -> None:
+        logger.info(
+            "duplicate message ignored",
+            extra={"message_id": message.message_id, "platform": message.platform},
+        )
 
     @staticmethod
     def _reply(
@@ -126,4 +297,8 @@ class GroupChat:
             text=body,
             private=private,
             custom=custom or {},
+            chat_type=message.chat_type,
+            in_reply_to=message.message_id,
+            context=dict(message.context),
+            mention=message.chat_type == "group" and not private,
         )
