@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import socket
 import threading
 from collections.abc import Iterator
@@ -15,8 +13,7 @@ import pytest
 from aiohttp import web
 
 from tests.admin.support import AdminStack, admin_stack
-
-CHROMIUM = "/usr/bin/chromium"
+from tests.browser import kept_screenshots, launched_browser, opened_page
 
 
 def free_port() -> int:
@@ -86,29 +83,14 @@ def live_app(stack: AdminStack) -> Iterator[LiveApp]:
 # open, which would break every later test that starts its own loop.
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with launched_browser() as launched:
+        yield launched
 
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(
-        viewport={"width": 1400, "height": 900}, locale="zh-CN", device_scale_factor=1
-    )
-    opened = context.new_page()
-    opened.set_default_timeout(15_000)
-    try:
+    with opened_page(browser, timeout_ms=15_000) as opened:
         yield opened
-    finally:
-        context.close()
 
 
 @pytest.fixture(scope="session")
@@ -116,11 +98,4 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Screenshots of this run; SIYU_UPDATE_SCREENSHOTS=1 refreshes the README's copies."""
     folder = tmp_path_factory.mktemp("screenshots")
     yield folder
-    if os.environ.get("SIYU_UPDATE_SCREENSHOTS") != "1":
-        return  # a test run must not edit tracked files
-    docs = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-    taken = sorted(folder.glob("console-*.png"))
-    if taken:
-        docs.mkdir(parents=True, exist_ok=True)
-        for shot in taken:
-            shutil.copyfile(shot, docs / shot.name)
+    kept_screenshots(folder, "console")

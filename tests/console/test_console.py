@@ -6,7 +6,6 @@ glyphs (a CJK font is installed), not as the boxes a missing font gives.
 
 from __future__ import annotations
 
-import base64
 import time
 import uuid
 from pathlib import Path
@@ -23,77 +22,8 @@ from tests.admin.support import (
     AdminStack,
     editor,
 )
+from tests.browser import Page, assert_chinese_renders, image_stats
 from tests.console.conftest import LiveApp
-
-Page = Any
-
-# ------------------------------------------------------------------ screenshot checks
-
-_PIXELS_JS = """
-async ([first, second]) => {
-  async function pixels(b64) {
-    const img = new Image();
-    img.src = "data:image/png;base64," + b64;
-    await img.decode();
-    const canvas = document.createElement("canvas");
-    canvas.width = img.width; canvas.height = img.height;
-    const ctx = canvas.getContext("2d");
-    ctx.drawImage(img, 0, 0);
-    const data = ctx.getImageData(0, 0, img.width, img.height).data;
-    return { w: img.width, h: img.height, data };
-  }
-  const a = await pixels(first);
-  let sum = 0, sumSq = 0, n = a.w * a.h;
-  const colours = new Set();
-  for (let i = 0; i < a.data.length; i += 4) {
-    const y = 0.299 * a.data[i] + 0.587 * a.data[i + 1] + 0.114 * a.data[i + 2];
-    sum += y; sumSq += y * y;
-    if (colours.size < 5000) colours.add((a.data[i] << 16) | (a.data[i + 1] << 8) | a.data[i + 2]);
-  }
-  const mean = sum / n;
-  const variance = sumSq / n - mean * mean;
-  const result = { width: a.w, height: a.h, variance, colours: colours.size };
-  if (second) {
-    const b = await pixels(second);
-    let differ = 0;
-    if (b.w !== a.w || b.h !== a.h) differ = n;
-    else for (let i = 0; i < a.data.length; i += 4) {
-      const same = a.data[i] === b.data[i] && a.data[i + 1] === b.data[i + 1]
-        && a.data[i + 2] === b.data[i + 2];
-      if (!same) differ++;
-    }
-    result.differ = differ;
-  }
-  return result;
-}
-"""
-
-
-def image_stats(page: Page, png: bytes, other: bytes | None = None) -> dict[str, float]:
-    """Luminance variance and colour count of ``png`` (and pixels differing from ``other``)."""
-    blank = page.context.new_page()
-    try:
-        encoded = [base64.b64encode(png).decode()]
-        encoded.append(base64.b64encode(other).decode() if other else "")
-        return blank.evaluate(_PIXELS_JS, encoded)
-    finally:
-        blank.close()
-
-
-def assert_chinese_renders(page: Page, selector: str) -> None:
-    """The element's Chinese text must look different from the same count of tofu boxes."""
-    element = page.locator(selector).first
-    original = element.evaluate("node => node.textContent")
-    chinese = "".join(ch for ch in original if "\u4e00" <= ch <= "\u9fff")
-    assert len(chinese) >= 2, f"{selector} shows no Chinese: {original!r}"
-    element.evaluate("(node, text) => { node.textContent = text; }", chinese)
-    with_glyphs = element.screenshot()
-    boxes = "".join(chr(0xE000 + i) for i in range(len(chinese)))  # private use: no font has them
-    element.evaluate("(node, text) => { node.textContent = text; }", boxes)
-    with_boxes = element.screenshot()
-    element.evaluate("(node, text) => { node.textContent = text; }", original)
-    stats = image_stats(page, with_glyphs, with_boxes)
-    assert stats["differ"] > 50, f"Chinese in {selector} renders like missing-glyph boxes: {stats}"
 
 
 def shoot(page: Page, folder: Path, name: str, chinese_in: str = "header h1") -> Path:
