@@ -16,6 +16,7 @@ from assistant.action_server import ActionEndpoint
 from assistant.admin.api import admin_routes
 from assistant.admin.auth import local_token
 from assistant.cli_remote import announce, withdraw
+from assistant.compliance.guard import OutgoingGuard
 from assistant.config import Settings
 from assistant.connectors.delivery import Delivery
 from assistant.connectors.gateway import connector_lifecycle, webhook_routes
@@ -89,7 +90,14 @@ def create_app(settings: Settings, services: runtime.Services) -> web.Applicatio
         workers=settings.chat.workers,
     )
     connectors = build_connectors(settings)
-    chat = GroupChat(rasa, inbox, rules, connectors=connectors, delivery=Delivery(inbox.engine))
+    chat = GroupChat(
+        rasa,
+        inbox,
+        rules,
+        connectors=connectors,
+        delivery=Delivery(inbox.engine),
+        guard=OutgoingGuard.from_settings(settings),
+    )
     web_chat = WebConnector(chat)
     app.add_routes([web.get("/healthz", healthz), web.post("/api/kb/search", kb_search)])
     app.add_routes(ActionEndpoint().routes())

@@ -79,6 +79,14 @@ class AdminSettings(BaseModel):
     max_upload_bytes: int = 10 * 1024 * 1024
 
 
+class ComplianceSettings(BaseModel):
+    """The outgoing guard (docs/compliance.md): wording rules and personal-data masking."""
+
+    enabled: bool = True
+    # The staff-edited rules; reloaded within a second of being saved.
+    rules_path: Path = REPO_ROOT / "compliance.yml"
+
+
 class Settings(BaseModel):
     """Everything of ours that can be configured; the defaults run on a fresh machine."""
 
@@ -90,6 +98,7 @@ class Settings(BaseModel):
     rasa: RasaSettings = Field(default_factory=RasaSettings)
     chat: ChatSettings = Field(default_factory=ChatSettings)
     admin: AdminSettings = Field(default_factory=AdminSettings)
+    compliance: ComplianceSettings = Field(default_factory=ComplianceSettings)
     # Platform connectors by name (wecom_bot, wecom_app, wechat_kf, feishu, dingtalk, telegram,
     # line); each is validated by its connector's settings model when the app starts.
     connectors: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -136,6 +145,7 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     base = path.parent
     settings.data_dir = (base / settings.data_dir).resolve()
     settings.knowledge.directory = (base / settings.knowledge.directory).resolve()
+    settings.compliance.rules_path = (base / settings.compliance.rules_path).resolve()
     for extra in settings.knowledge.bases.values():
         if extra.directory is not None:
             extra.directory = (base / extra.directory).resolve()

@@ -220,6 +220,10 @@ TEXTS: dict[str, dict[Language, str]] = {
         "en": "That answer includes your order details, so I won't post it here, but I couldn't "
         "reach you privately. Please open a private chat with me and ask again there.",
     },
+    "compliance_blocked": {
+        "zh": "这个问题我需要请同事确认后再回复你~",
+        "en": "Let me check that with a colleague before I answer.",
+    },
     "rate_limited": {
         "zh": "消息有点多,我稍后再回复你,请稍等一下再问哦~",
         "en": "You're sending messages faster than I can answer. Give me a moment, then ask again.",

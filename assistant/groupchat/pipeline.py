@@ -14,10 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from assistant.compliance.guard import OutgoingGuard
 from assistant.groupchat.addressing import is_addressed, strip_mentions
 from assistant.groupchat.inbox import MessageInbox
 from assistant.groupchat.ratelimit import RateLimiter, RateLimits, Verdict
-from assistant.language import detect_language
+from assistant.language import Language, detect_language
 from assistant.messages import IncomingMessage, OutgoingReply
 from assistant.rasa_client import RasaClient, RasaUnavailable
 from assistant.texts import text
@@ -59,12 +60,15 @@ class GroupChat:
         *,
         connectors: Mapping[str, Connector] | None = None,
         delivery: Delivery | None = None,
+        guard: OutgoingGuard | None = None,
     ) -> None:
         self.rasa = rasa
         self.inbox = inbox
         self.rules = rules
         self.connectors: dict[str, Connector] = dict(connectors or {})
         self.delivery = delivery
+        # Without a configured guard the repo's compliance.yml still applies (no review table).
+        self.guard = guard if guard is not None else OutgoingGuard()
         self.limiter = RateLimiter(rules.rate_limits)
         self._workers = asyncio.Semaphore(rules.workers)
         self._conversations: dict[str, asyncio.Lock] = {}
@@ -195,14 +199,26 @@ class GroupChat:
             private_failed = private_failed or (reply.private and not delivered)
 
     async def _answer(self, message: IncomingMessage) -> tuple[list[OutgoingReply], bool]:
-        """Rasa's replies to a stored message, routed, and whether Rasa answered (when it did
-        not, the inbox marks the message failed and the shopper is asked to try again)."""
+        """Rasa's replies to a stored message, routed and passed through the compliance guard,
+        and whether Rasa answered (when it did not, the inbox marks the message failed and the
+        shopper is asked to try again). Both entry points answer here: one guarded way out."""
+        replies, answered, language = await self._compose(message)
+        guarded, changes = self.guard.check_replies(replies, language)
+        if changes:
+            # Rare (only changed replies are stored), and kept off the event loop.
+            await asyncio.to_thread(self.guard.record, message.conversation_id, changes, language)
+        return guarded, answered
+
+    async def _compose(
+        self, message: IncomingMessage
+    ) -> tuple[list[OutgoingReply], bool, Language]:
+        """The replies before the guard, whether Rasa answered, and the shopper's language."""
         started = time.perf_counter()
         cleaned = strip_mentions(message.text, self._names(message))
         language = detect_language(cleaned)
         notes: list[str] = []
         if not cleaned:
-            return [self._reply(message, text("empty_message", language))], True
+            return [self._reply(message, text("empty_message", language))], True, language
         if len(cleaned) > self.rules.max_message_chars:
             cleaned = cleaned[: self.rules.max_message_chars]
             notes.append(text("too_long", language, limit=self.rules.max_message_chars))
@@ -216,7 +232,7 @@ class GroupChat:
                 extra={"conversation_id": message.conversation_id, "error": str(error)},
             )
             await asyncio.to_thread(self.inbox.mark_failed, message, str(error))
-            return [self._reply(message, text("rasa_down", language))], False
+            return [self._reply(message, text("rasa_down", language))], False, language
         replies = [self._reply(message, note) for note in notes]
         replies += self._route(message, bot_messages, language)
         logger.info(
@@ -227,7 +243,7 @@ class GroupChat:
                 "ms": round((time.perf_counter() - started) * 1000, 1),
             },
         )
-        return replies, True
+        return replies, True, language
 
     def _names(self, message: IncomingMessage) -> list[str]:
         connector = self.connectors.get(message.platform)
