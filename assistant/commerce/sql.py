@@ -6,32 +6,26 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Final
 
 from sqlalchemy import (
     Connection,
-    Engine,
     create_engine,
     delete,
-    event,
     func,
     select,
     update,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.pool import StaticPool
 from sqlalchemy.schema import CreateSchema
 from sqlalchemy.sql.expression import text as sql_text  # ``text`` is a handoff field name here
 
 from assistant.commerce import sql_schema as t
 from assistant.commerce.models import HandoffRequest, LogisticsEvent, Order, OrderItem
+from assistant.commerce.sql_engine import SQLITE_BEGIN, sqlite_engine
 from assistant.language import Language
 
-# Execution option our SQLite "begin" hook reads: writers take the write lock up front
-# (BEGIN IMMEDIATE) so SQLite waits for it instead of failing half-way with "database is locked".
-_SQLITE_BEGIN: Final = "siyu_sqlite_begin"
 # Bulk deletes go in slices so no statement exceeds a driver's bound-parameter limit.
 _ID_CHUNK: Final = 500
 # PostgreSQL advisory lock keys (arbitrary constants, "siyu" + a number) serialising rare writes.
@@ -69,9 +63,9 @@ class SqlCommerce:
         if self._is_sqlite:
             if schema is not None:
                 raise ValueError("schema is a PostgreSQL option; SQLite keeps one file per store")
-            base = _sqlite_engine(url, parsed.database)
+            base = sqlite_engine(url, parsed.database)
             self._reader = base
-            self._writer = base.execution_options(**{_SQLITE_BEGIN: "IMMEDIATE"})
+            self._writer = base.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
         else:
             base = create_engine(url, pool_pre_ping=True)
             if schema is not None:
@@ -244,35 +238,6 @@ class SqlCommerce:
                     conn.execute(CreateSchema(self._schema, if_not_exists=True))
                 t.metadata.create_all(conn, checkfirst=True)
             self._ready = True
-
-
-def _sqlite_engine(url: str, database: str | None) -> Engine:
-    in_memory = database in (None, "", ":memory:")
-    if not in_memory and database is not None and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    extra: dict[str, Any] = {"poolclass": StaticPool} if in_memory else {}
-    # Connections move between threads through the pool; SQLAlchemy serialises their use.
-    engine = create_engine(url, connect_args={"check_same_thread": False}, **extra)
-
-    @event.listens_for(engine, "connect")
-    def _configure(dbapi_connection: Any, _record: Any) -> None:
-        # Take BEGIN away from the sqlite3 module (it skips it for SELECTs) and emit it ourselves,
-        # so a read of several statements is one consistent snapshot.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        if not in_memory:
-            # WAL lets the assistant read while a sync writes.
-            cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn: Connection) -> None:
-        mode = conn.get_execution_options().get(_SQLITE_BEGIN, "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
-
-    return engine
 
 
 def _order_row(order: Order) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from assistant.commerce.promotions_sql import SqlPromotions
 from assistant.commerce.seed import ProductRef
 from assistant.commerce.sql import SqlCommerce
 from tests.commerce.factories import FakeClock
@@ -23,6 +24,7 @@ POSTGRES_URL = os.environ.get(
 )
 
 StoreFactory = Callable[..., SqlCommerce]
+PromotionsFactory = Callable[..., SqlPromotions]
 
 
 @pytest.fixture
@@ -87,6 +89,51 @@ def store_factory(request: pytest.FixtureRequest) -> StoreFactory:
 @pytest.fixture
 def store(store_factory: StoreFactory) -> SqlCommerce:
     return store_factory()
+
+
+@pytest.fixture
+def sqlite_promotions(tmp_path: Path) -> Iterator[PromotionsFactory]:
+    """Promotion stores on one SQLite file (each call is a new app instance, same data)."""
+    made: list[SqlPromotions] = []
+
+    def make(**kwargs: Any) -> SqlPromotions:
+        promotions = SqlPromotions(f"sqlite:///{tmp_path / 'data' / 'commerce.db'}", **kwargs)
+        made.append(promotions)
+        return promotions
+
+    yield make
+    for promotions in made:
+        promotions.close()
+
+
+@pytest.fixture
+def postgres_promotions(postgres_url: str) -> Iterator[PromotionsFactory]:
+    """Promotion stores on the PostgreSQL test database, in a schema of their own, dropped after."""
+    schema = f"siyu_promo_test_{uuid.uuid4().hex[:12]}"
+    made: list[SqlPromotions] = []
+
+    def make(**kwargs: Any) -> SqlPromotions:
+        promotions = SqlPromotions(postgres_url, schema=schema, **kwargs)
+        made.append(promotions)
+        return promotions
+
+    yield make
+    for promotions in made:
+        promotions.close()
+    engine = create_engine(postgres_url)
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def promotions_factory(request: pytest.FixtureRequest) -> PromotionsFactory:
+    return request.getfixturevalue(f"{request.param}_promotions")
+
+
+@pytest.fixture
+def promotions(promotions_factory: PromotionsFactory) -> SqlPromotions:
+    return promotions_factory()
 
 
 @pytest.fixture

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from typing import TypeVar
 
 from assistant.commerce.models import LogisticsEvent, Order, OrderItem
+
+T = TypeVar("T")
 
 
 class FakeClock:
@@ -74,3 +79,29 @@ def make_order(
         phone=phone,
         opened=opened,
     )
+
+
+def race(workers: int, work: Callable[[int], T]) -> list[T]:
+    """Run ``work(0..workers-1)`` on that many threads released at the same instant.
+
+    Returns the results in worker order; the first exception any worker raised is re-raised.
+    """
+    barrier = threading.Barrier(workers)
+    results: list[T | None] = [None] * workers
+    errors: list[BaseException] = []
+
+    def run(n: int) -> None:
+        try:
+            barrier.wait()
+            results[n] = work(n)
+        except BaseException as exc:  # collected so the main thread can fail the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results  # type: ignore[return-value]
