@@ -26,7 +26,10 @@ logger = logging.getLogger("assistant.bootstrap")
 
 def load_embedder(settings: Settings) -> Embedder:
     """The configured sentence-transformers model, or the offline default."""
-    return Embedder(settings.knowledge.embedding_model or ensure_default_model())
+    return Embedder(
+        settings.knowledge.embedding_model or ensure_default_model(),
+        quantized_queries=settings.knowledge.quantized_queries,
+    )
 
 
 def chroma_client(settings: Settings) -> chromadb.ClientAPI | None:

@@ -367,6 +367,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="sentence-transformers folder (default: offline e5)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--int8-queries",
+        action="store_true",
+        help="embed queries with the int8 copy of the model (knowledge.quantized_queries)",
+    )
     parser.add_argument("--tune", action="store_true", help="grid-search FusionConfig")
     parser.add_argument("--write-data", action="store_true", help="regenerate the BEIR files")
     args = parser.parse_args(argv)
@@ -379,7 +384,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     records = sets["zh"].records
     if [r.id for r in records] != [r.id for r in sets["en"].records]:
         raise SystemExit("kb-zh and kb-en must hold the same corpus: run --write-data")
-    embedder = Embedder(args.model or ensure_default_model())
+    embedder = Embedder(args.model or ensure_default_model(), quantized_queries=args.int8_queries)
     console.print(
         f"model {embedder.model_name}, query prefix {embedder.query_prefix!r}, "
         f"passage prefix {embedder.passage_prefix!r}"

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import re
 import threading
 import unicodedata
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 
 import jieba
 import numpy as np
@@ -49,6 +52,19 @@ def _tokenizer() -> jieba.Tokenizer:
         return _TOKENIZER
 
 
+# Bump when tokenize() changes in a way the inputs below do not capture.
+TOKENIZER_VERSION = "1"
+
+
+@lru_cache(maxsize=1)
+def tokenizer_fingerprint() -> str:
+    """Identifies what :func:`tokenize` produces: stored tokens with another one are stale."""
+    digest = hashlib.sha256(f"{TOKENIZER_VERSION}:{jieba.__version__}".encode())
+    digest.update(" ".join(sorted(STOPWORDS)).encode())
+    digest.update(" ".join(sorted(vocabulary.domain_terms())).encode())
+    return digest.hexdigest()[:12]
+
+
 def _stem(word: str) -> str:
     """Crude English plural folding: enough for "serums"/"serum", "berries"/"berry"."""
     if len(word) > 4 and word.endswith("ies"):
@@ -77,98 +93,197 @@ def tokenize(text: str) -> list[str]:
 class BM25Index:
     """An Okapi BM25 index that supports adding, replacing and removing documents.
 
-    Postings live in dicts (cheap updates on sync); a numpy copy per term is built lazily on the
-    first search after a change, so scoring a query is a few vector operations.
+    Each document gets a slot (a small integer, reused after a delete); each term keeps its
+    postings as two compact arrays (slots, term frequencies). An update touches only the
+    postings of the document's own terms, and a query scores only the postings of the query's
+    terms, computing BM25 weights on the fly, so neither costs anything proportional to the
+    whole index. Ties in score keep the order in which documents were (last) written.
+
+    ``search`` takes either a per-id ``allow`` callback or, much faster on a large index, a
+    boolean ``mask`` over slots (see :meth:`slot`); the knowledge base keeps its filter columns
+    by the same slots.
     """
 
     def __init__(self, k1: float = 1.2, b: float = 0.75) -> None:
         self.k1 = k1
         self.b = b
         self._lock = threading.RLock()
-        self._doc_tf: dict[str, Counter[str]] = {}
-        self._doc_len: dict[str, int] = {}
-        self._postings: dict[str, dict[str, int]] = {}
+        self._slot_of: dict[str, int] = {}
+        self._ids: list[str | None] = []
+        self._free: list[int] = []
+        self._lengths = np.zeros(0, dtype=np.float32)
+        self._order = np.zeros(0, dtype=np.int64)  # write sequence per slot: the tie-breaker
+        self._next_order = 1
+        self._doc_terms: list[array[int] | None] = []
+        self._term_of: dict[str, int] = {}
+        self._post_slots: list[array[int]] = []
+        self._post_tfs: list[array[int]] = []
         self._total_len = 0
-        self._compiled: _Compiled | None = None
+        self._live_terms = 0
 
     def __len__(self) -> int:
-        return len(self._doc_len)
+        return len(self._slot_of)
 
     def __contains__(self, doc_id: object) -> bool:
-        return doc_id in self._doc_len
+        return doc_id in self._slot_of
 
     @property
     def vocabulary_size(self) -> int:
-        return len(self._postings)
+        """Distinct terms in the indexed documents."""
+        return self._live_terms
+
+    @property
+    def capacity(self) -> int:
+        """One more than the highest slot in use: the length a ``mask`` needs."""
+        return len(self._ids)
+
+    def slot(self, doc_id: str) -> int | None:
+        """The slot of ``doc_id`` (stable while it is indexed), or None."""
+        return self._slot_of.get(doc_id)
 
     def upsert(self, doc_id: str, text: str) -> None:
         """Index ``text`` under ``doc_id``, replacing what was there."""
-        tf = Counter(tokenize(text))
+        self.upsert_tokens(doc_id, tokenize(text))
+
+    def upsert_tokens(self, doc_id: str, tokens: Iterable[str]) -> int:
+        """Index already tokenized text (see :func:`tokenize`); returns the document's slot."""
+        tf = Counter(tokens)
         with self._lock:
-            self._remove(doc_id)
-            self._doc_tf[doc_id] = tf
-            length = sum(tf.values())
-            self._doc_len[doc_id] = length
-            self._total_len += length
+            slot = self._slot_of.get(doc_id)
+            if slot is None:
+                slot = self._allocate(doc_id)
+            else:
+                self._remove_postings(slot)
+            terms = array("i")
             for term, count in tf.items():
-                self._postings.setdefault(term, {})[doc_id] = count
-            self._compiled = None
+                term_id = self._term_of.get(term)
+                if term_id is None:
+                    term_id = self._term_of[term] = len(self._post_slots)
+                    self._post_slots.append(array("i"))
+                    self._post_tfs.append(array("i"))
+                postings = self._post_slots[term_id]
+                if not postings:
+                    self._live_terms += 1
+                postings.append(slot)
+                self._post_tfs[term_id].append(count)
+                terms.append(term_id)
+            length = sum(tf.values())
+            self._doc_terms[slot] = terms
+            self._lengths[slot] = length
+            self._total_len += length
+            self._order[slot] = self._next_order
+            self._next_order += 1
+            return slot
 
     def delete(self, doc_id: str) -> None:
         with self._lock:
-            self._remove(doc_id)
-            self._compiled = None
+            slot = self._slot_of.pop(doc_id, None)
+            if slot is None:
+                return
+            self._remove_postings(slot)
+            self._ids[slot] = None
+            self._doc_terms[slot] = None
+            self._order[slot] = 0
+            self._free.append(slot)
 
-    def _remove(self, doc_id: str) -> None:
-        tf = self._doc_tf.pop(doc_id, None)
-        if tf is None:
+    def _allocate(self, doc_id: str) -> int:
+        if self._free:
+            slot = self._free.pop()
+            self._ids[slot] = doc_id
+        else:
+            slot = len(self._ids)
+            self._ids.append(doc_id)
+            self._doc_terms.append(None)
+            if slot >= len(self._lengths):
+                size = max(64, 2 * len(self._lengths))
+                self._lengths = _resized(self._lengths, size)
+                self._order = _resized(self._order, size)
+        self._slot_of[doc_id] = slot
+        return slot
+
+    def _remove_postings(self, slot: int) -> None:
+        terms = self._doc_terms[slot]
+        if terms is None:
             return
-        self._total_len -= self._doc_len.pop(doc_id)
-        for term in tf:
-            posting = self._postings[term]
-            posting.pop(doc_id, None)
-            if not posting:
-                del self._postings[term]
+        for term_id in terms:
+            postings, tfs = self._post_slots[term_id], self._post_tfs[term_id]
+            if len(postings) < 64:
+                at = postings.index(slot)
+            else:  # find it in C, not in a Python loop; the temporary view is gone at once
+                at = int(np.flatnonzero(np.frombuffer(postings, dtype=np.intc) == slot)[0])
+            # Order within a posting list does not matter: move the last entry into the gap.
+            postings[at], tfs[at] = postings[-1], tfs[-1]
+            postings.pop()
+            tfs.pop()
+            if not postings:
+                self._live_terms -= 1
+        self._total_len -= int(self._lengths[slot])
+        self._lengths[slot] = 0
+        self._doc_terms[slot] = None
+
+    def _scores(self, terms: list[str]) -> np.ndarray | None:
+        """BM25 score of every slot for the query ``terms`` (None: no term is indexed)."""
+        n = len(self._slot_of)
+        avgdl = (self._total_len / n) if n else 1.0
+        scores = np.zeros(len(self._ids), dtype=np.float32)
+        matched = False
+        for term in terms:
+            term_id = self._term_of.get(term)
+            if term_id is None or not self._post_slots[term_id]:
+                continue
+            # Copies, so no array stays exported (a later append on it would fail).
+            rows = np.frombuffer(self._post_slots[term_id], dtype=np.intc).copy()
+            tf = np.frombuffer(self._post_tfs[term_id], dtype=np.intc).astype(np.float32)
+            df = len(rows)
+            idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+            norm = self.k1 * (1 - self.b + self.b * self._lengths[rows] / max(avgdl, 1e-9))
+            scores[rows] += (idf * tf * (self.k1 + 1) / (tf + norm)).astype(np.float32)
+            matched = True
+        return scores if matched else None
 
     def search(
         self,
         query: str,
         k: int = 10,
         allow: Callable[[str], bool] | None = None,
+        *,
+        mask: np.ndarray | None = None,
     ) -> list[tuple[str, float]]:
         """The ``k`` best ``(id, score)`` pairs with a positive score, best first.
 
-        ``allow`` drops ids that fail the caller's filters before the cut to ``k``, so a filter
-        never leaves fewer than ``k`` hits while more matching ones exist.
+        ``allow`` (a predicate on ids) and ``mask`` (booleans by slot; slots beyond its end
+        count as False) drop documents that fail the caller's filters before the cut to ``k``,
+        so a filter never leaves fewer than ``k`` hits while more matching ones exist.
         """
         terms = list(dict.fromkeys(tokenize(query)))
         if not terms or k <= 0:
             return []
         with self._lock:
-            compiled = self._compile()
-            scores = np.zeros(len(compiled.ids), dtype=np.float32)
-            matched = False
-            for term in terms:
-                entry = compiled.terms.get(term)
-                if entry is None:
-                    continue
-                rows, weights = entry
-                scores[rows] += weights
-                matched = True
-            if not matched:
+            scores = self._scores(terms)
+            if scores is None:
                 return []
-            ids = compiled.ids
-        candidates = np.flatnonzero(scores > 0)
-        order = candidates[np.argsort(-scores[candidates], kind="stable")]
-        hits: list[tuple[str, float]] = []
-        for row in order:
-            doc_id = ids[row]
-            if allow is not None and not allow(doc_id):
-                continue
-            hits.append((doc_id, float(scores[row])))
-            if len(hits) >= k:
-                break
-        return hits
+            candidates = np.flatnonzero(scores > 0)
+            if mask is not None:
+                allowed = np.zeros(len(scores), dtype=bool)
+                upto = min(len(mask), len(scores))
+                allowed[:upto] = mask[:upto]
+                candidates = candidates[allowed[candidates]]
+            if allow is None and len(candidates) > k:
+                # Only the k best are needed: keep everything scoring at least the k-th best
+                # (ties included), then order that short list exactly.
+                kth = np.partition(scores[candidates], len(candidates) - k)[len(candidates) - k]
+                candidates = candidates[scores[candidates] >= kth]
+            order = candidates[np.lexsort((self._order[candidates], -scores[candidates]))]
+            ids = self._ids
+            hits: list[tuple[str, float]] = []
+            for slot in order:
+                doc_id = ids[slot]
+                if doc_id is None or (allow is not None and not allow(doc_id)):
+                    continue
+                hits.append((doc_id, float(scores[slot])))
+                if len(hits) >= k:
+                    break
+            return hits
 
     def coverage(self, query: str, doc_ids: Iterable[str]) -> dict[str, float]:
         """How much of the query each document contains: matched IDF over the query's IDF.
@@ -178,42 +293,28 @@ class BM25Index:
         """
         terms = list(dict.fromkeys(tokenize(query)))
         with self._lock:
-            n = len(self._doc_len)
-            postings = [self._postings.get(t, {}) for t in terms]
-        idfs = [math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for p in postings]
+            n = len(self._slot_of)
+            term_ids = [self._term_of.get(t) for t in terms]
+            dfs = [0 if i is None else len(self._post_slots[i]) for i in term_ids]
+            contents: dict[str, frozenset[int]] = {}
+            for doc_id in doc_ids:
+                slot = self._slot_of.get(doc_id)
+                doc_terms = self._doc_terms[slot] if slot is not None else None
+                contents[doc_id] = frozenset(doc_terms) if doc_terms is not None else frozenset()
+        idfs = [math.log(1 + (n - df + 0.5) / (df + 0.5)) for df in dfs]
         total = sum(idfs)
         if total <= 0:
-            return dict.fromkeys(doc_ids, 0.0)
+            return dict.fromkeys(contents, 0.0)
         return {
-            doc_id: sum(idf for idf, p in zip(idfs, postings, strict=True) if doc_id in p) / total
-            for doc_id in doc_ids
+            doc_id: sum(
+                idf for idf, t in zip(idfs, term_ids, strict=True) if t is not None and t in terms
+            )
+            / total
+            for doc_id, terms in contents.items()
         }
 
-    def _compile(self) -> _Compiled:
-        if self._compiled is not None:
-            return self._compiled
-        ids = list(self._doc_len)
-        row_of = {doc_id: i for i, doc_id in enumerate(ids)}
-        n = len(ids)
-        avgdl = (self._total_len / n) if n else 1.0
-        lengths = np.array([self._doc_len[d] for d in ids], dtype=np.float32)
-        norm = self.k1 * (1 - self.b + self.b * lengths / max(avgdl, 1e-9))
-        terms: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for term, posting in self._postings.items():
-            df = len(posting)
-            idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
-            rows = np.fromiter((row_of[d] for d in posting), dtype=np.int64, count=df)
-            tf = np.fromiter(posting.values(), dtype=np.float32, count=df)
-            terms[term] = (rows, (idf * tf * (self.k1 + 1) / (tf + norm[rows])).astype(np.float32))
-        self._compiled = _Compiled(ids, terms)
-        return self._compiled
 
-
-class _Compiled:
-    """Per-term precomputed BM25 contributions for the current document set."""
-
-    __slots__ = ("ids", "terms")
-
-    def __init__(self, ids: list[str], terms: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
-        self.ids = ids
-        self.terms = terms
+def _resized(values: np.ndarray, size: int) -> np.ndarray:
+    out = np.zeros(size, dtype=values.dtype)
+    out[: len(values)] = values
+    return out

@@ -71,8 +71,13 @@ class VectorStore(Protocol):
     def update_metadata(self, ids: Sequence[str], metadatas: Sequence[Metadata]) -> None: ...
     def delete(self, ids: Sequence[str]) -> None: ...
     def get(
-        self, ids: Sequence[str] | None = None, *, with_documents: bool = False
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        with_documents: bool = False,
+        with_embeddings: bool = False,
     ) -> StoredItems: ...
+    def pages(self, *, with_embeddings: bool = False) -> Iterator[StoredItems]: ...
     def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]: ...
     def sample_embeddings(self, where: Where | None, limit: int) -> np.ndarray: ...
     def query(
@@ -172,16 +177,58 @@ class ChromaStore:
         for start, stop in self._chunks(len(ids)):
             self._collection.delete(ids=list(ids[start:stop]))
 
-    def get(self, ids: Sequence[str] | None = None, *, with_documents: bool = False) -> StoredItems:
-        """Metadata (and optionally documents) of ``ids``, or of the whole collection."""
-        include: list[Any] = ["metadatas", "documents"] if with_documents else ["metadatas"]
+    def get(
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        with_documents: bool = False,
+        with_embeddings: bool = False,
+    ) -> StoredItems:
+        """Metadata (and optionally documents and vectors) of ``ids``, or of the whole collection.
+
+        Vectors come back as one float32 matrix in row order, filled page by page into an
+        array sized from the collection count, so reading 100k records' vectors at start-up
+        never holds two copies of them.
+        """
+        include: list[Any] = ["metadatas"]
+        if with_documents:
+            include.append("documents")
+        if with_embeddings:
+            include.append("embeddings")
         items = StoredItems()
+        vectors: np.ndarray | None = None
+        filled = 0
         for page in self._pages(ids, include):
             items.ids.extend(page["ids"])
             items.metadatas.extend(dict(m or {}) for m in page["metadatas"] or [])
             if with_documents:
                 items.documents.extend(d or "" for d in page["documents"] or [])
+            if with_embeddings:
+                block = np.asarray(page["embeddings"], dtype=np.float32)
+                if vectors is None:
+                    expected = len(ids) if ids is not None else self.count()
+                    vectors = np.empty((max(expected, len(block)), block.shape[1]), np.float32)
+                if filled + len(block) > len(vectors):  # rows added while we were reading
+                    vectors = np.concatenate([vectors[:filled], block])
+                else:
+                    vectors[filled : filled + len(block)] = block
+                filled += len(block)
+        if with_embeddings:
+            items.embeddings = vectors[:filled] if vectors is not None else np.zeros((0, 0))
         return items
+
+    def pages(self, *, with_embeddings: bool = False) -> Iterator[StoredItems]:
+        """The whole collection, a page at a time: start-up reads 100k records' rows without
+        holding every row's metadata at once (that took 2.4 GB, kept by the allocator)."""
+        include: list[Any] = ["metadatas", "embeddings"] if with_embeddings else ["metadatas"]
+        for page in self._pages(None, include):
+            items = StoredItems(
+                ids=list(page["ids"]),
+                metadatas=[dict(m or {}) for m in page["metadatas"] or []],
+            )
+            if with_embeddings:
+                items.embeddings = np.asarray(page["embeddings"], dtype=np.float32)
+            yield items
 
     def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored vectors by id (ids not in the store are left out)."""
