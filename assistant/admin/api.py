@@ -25,6 +25,8 @@ from assistant.admin import openapi
 from assistant.admin.auth import Role, principal, requires
 from assistant.admin.models import (
     ChangeOut,
+    ComplianceList,
+    ComplianceOut,
     CreateQuery,
     FaqCreatedOut,
     FaqDraft,
@@ -36,6 +38,7 @@ from assistant.admin.models import (
     KbSummary,
     MeOut,
     ProblemOut,
+    RecentQuery,
     RecordIn,
     RecordOut,
     RecordPage,
@@ -51,6 +54,8 @@ from assistant.admin.models import (
     UnansweredList,
     UnansweredOut,
     UnansweredQuery,
+    UndeliveredList,
+    UndeliveredOut,
     UploadedFile,
     UploadOut,
     VersionOut,
@@ -1029,3 +1034,57 @@ async def reopen_question(request: web.Request) -> web.Response:
         _unanswered_log(request).reopen, _question_id(request), principal(request).name
     )
     return _ok(_question_out(_library(request), question))
+
+
+# --------------------------------------------------------------------------- outgoing replies
+
+
+@functools.lru_cache(maxsize=8)
+def _delivery_log(url: str) -> Any:
+    from sqlalchemy import create_engine
+
+    from assistant.connectors.delivery import Delivery
+
+    return Delivery(create_engine(url, future=True, pool_pre_ping=True))
+
+
+@functools.lru_cache(maxsize=8)
+def _compliance_log(url: str) -> Any:
+    from assistant.compliance.store import ComplianceLog
+
+    return ComplianceLog(url)
+
+
+@_route(
+    "GET",
+    "/api/admin/undelivered",
+    summary="Replies that never reached the shopper",
+    description="Replies a platform refused or never acknowledged after every retry (a shopper "
+    "who blocked the bot, an expired reply token...), newest last, for staff to follow up.",
+    tag="chat",
+    role="viewer",
+    query=RecentQuery,
+    response=UndeliveredList,
+)
+async def list_undelivered(request: web.Request) -> web.Response:
+    query = _query(request, RecentQuery)
+    log = _delivery_log(_settings(request).commerce_url)
+    rows = await _run(log.undelivered, query.platform)
+    return _ok(UndeliveredList(items=[UndeliveredOut(**row) for row in rows[-query.limit :]]))
+
+
+@_route(
+    "GET",
+    "/api/admin/compliance",
+    summary="Replies the compliance guard changed",
+    description="Replies rewritten or blocked for Advertising Law wording or medical claims, "
+    "newest first, with the rules that fired (personal data masked).",
+    tag="chat",
+    role="viewer",
+    query=RecentQuery,
+    response=ComplianceList,
+)
+async def list_compliance(request: web.Request) -> web.Response:
+    query = _query(request, RecentQuery)
+    events = await _run(_compliance_log(_settings(request).commerce_url).recent, query.limit)
+    return _ok(ComplianceList(items=[ComplianceOut(**dataclasses.asdict(e)) for e in events]))

@@ -329,3 +329,46 @@ class FaqCreatedOut(BaseModel):
     question: UnansweredOut
     faq: RecordOut
     change: ChangeOut
+
+
+class RecentQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=100, ge=1, le=500)
+    platform: str | None = Field(default=None, description="one platform (default: all)")
+
+
+class UndeliveredOut(BaseModel):
+    """A reply that never reached the shopper after every retry."""
+
+    id: int
+    platform: str
+    chat_id: str
+    to_user: str
+    private: bool
+    text: str
+    error: str
+    attempts: int
+    failed_at: datetime
+
+
+class UndeliveredList(BaseModel):
+    items: list[UndeliveredOut]
+
+
+class ComplianceOut(BaseModel):
+    """A reply the compliance guard rewrote or blocked (texts masked)."""
+
+    id: int
+    at: datetime
+    conversation_id: str
+    action: str
+    rule_ids: list[str]
+    categories: list[str]
+    language: str
+    before: str
+    after: str
+
+
+class ComplianceList(BaseModel):
+    items: list[ComplianceOut]
