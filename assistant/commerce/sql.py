@@ -2,34 +2,27 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any, Final
 
 from sqlalchemy import (
-    Connection,
-    create_engine,
     delete,
     func,
     select,
     update,
 )
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.schema import CreateSchema
 from sqlalchemy.sql.expression import text as sql_text  # ``text`` is a handoff field name here
 
 from assistant.commerce import sql_schema as t
 from assistant.commerce.models import HandoffRequest, LogisticsEvent, Order, OrderItem
-from assistant.commerce.sql_engine import SQLITE_BEGIN, sqlite_engine
+from assistant.commerce.sql_engine import SqlDatabase
 from assistant.language import Language
 
 # Bulk deletes go in slices so no statement exceeds a driver's bound-parameter limit.
 _ID_CHUNK: Final = 500
 # PostgreSQL advisory lock keys (arbitrary constants, "siyu" + a number) serialising rare writes.
-_DDL_LOCK: Final = 0x73697975_0001
 _ORDER_WRITE_LOCK: Final = 0x73697975_0002
 
 
@@ -54,27 +47,8 @@ class SqlCommerce:
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         self._clock = clock
-        self._schema = schema
-        self._ready = False
-        self._ready_lock = threading.Lock()
-        parsed = make_url(url)
-        self._is_sqlite = parsed.get_backend_name() == "sqlite"
-        self._is_postgres = parsed.get_backend_name() == "postgresql"
-        if self._is_sqlite:
-            if schema is not None:
-                raise ValueError("schema is a PostgreSQL option; SQLite keeps one file per store")
-            base = sqlite_engine(url, parsed.database)
-            self._reader = base
-            self._writer = base.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
-        else:
-            base = create_engine(url, pool_pre_ping=True)
-            if schema is not None:
-                base = base.execution_options(schema_translate_map={None: schema})
-            # A read runs several SELECTs (order, items, events); REPEATABLE READ makes them see
-            # one snapshot even while another instance replaces that order.
-            self._reader = base.execution_options(isolation_level="REPEATABLE READ")
-            self._writer = base
-        self._engine = base
+        self._db = SqlDatabase(url, [t.metadata], schema=schema)
+        self._is_postgres = self._db.is_postgres
 
     # -- OrderStore ---------------------------------------------------------------------------
 
@@ -201,7 +175,7 @@ class SqlCommerce:
 
     def close(self) -> None:
         """Close pooled connections; the store can still be used afterwards and reconnects."""
-        self._engine.dispose()
+        self._db.close()
 
     def _open_handoff_for(self, conversation_id: str) -> HandoffRequest | None:
         with self._read() as conn:
@@ -212,32 +186,11 @@ class SqlCommerce:
             ).first()
         return None if row is None else _handoff_from_row(row._mapping)
 
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        self._ensure_tables()
-        with self._reader.begin() as conn:
-            yield conn
+    def _read(self) -> Any:
+        return self._db.read()
 
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        self._ensure_tables()
-        with self._writer.begin() as conn:
-            yield conn
-
-    def _ensure_tables(self) -> None:
-        if self._ready:
-            return
-        with self._ready_lock:
-            if self._ready:
-                return
-            with self._writer.begin() as conn:
-                if self._is_postgres:
-                    # Several app instances may start together; one creates, the others wait.
-                    conn.execute(sql_text("SELECT pg_advisory_xact_lock(:key)"), {"key": _DDL_LOCK})
-                if self._schema is not None:
-                    conn.execute(CreateSchema(self._schema, if_not_exists=True))
-                t.metadata.create_all(conn, checkfirst=True)
-            self._ready = True
+    def _write(self) -> Any:
+        return self._db.write()
 
 
 def _order_row(order: Order) -> dict[str, Any]:
