@@ -46,6 +46,21 @@ def opened_page(browser: Any, timeout_ms: int) -> Iterator[Page]:
         context.close()
 
 
+# Module scope: Playwright's sync API keeps an event loop running in this thread while it is
+# open, which would break every later test that starts its own loop. Conftests import these
+# two fixtures and define ``page_timeout_ms``.
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with launched_browser() as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser: Any, page_timeout_ms: int) -> Iterator[Page]:
+    with opened_page(browser, page_timeout_ms) as opened:
+        yield opened
+
+
 def kept_screenshots(folder: Path, prefix: str) -> None:
     """SIYU_UPDATE_SCREENSHOTS=1 copies this run's screenshots into docs/; a plain test run
     never edits tracked files."""

@@ -7,13 +7,12 @@ import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiohttp import web
 
 from tests.admin.support import AdminStack, admin_stack
-from tests.browser import kept_screenshots, launched_browser, opened_page
+from tests.browser import browser, kept_screenshots, page  # noqa: F401 - shared fixtures
 
 
 def free_port() -> int:
@@ -79,18 +78,9 @@ def live_app(stack: AdminStack) -> Iterator[LiveApp]:
         app.stop()
 
 
-# Module scope: Playwright's sync API keeps an event loop running in this thread while it is
-# open, which would break every later test that starts its own loop.
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with launched_browser() as launched:
-        yield launched
-
-
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    with opened_page(browser, timeout_ms=15_000) as opened:
-        yield opened
+def page_timeout_ms() -> int:
+    return 15_000
 
 
 @pytest.fixture(scope="session")

@@ -5,26 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.browser import kept_screenshots, launched_browser, opened_page
-
-
-# Module scope: Playwright's sync API keeps an event loop running in this thread while it is
-# open, which would break every later test that starts its own loop.
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with launched_browser() as launched:
-        yield launched
+from tests.browser import browser, kept_screenshots, page  # noqa: F401 - shared fixtures
 
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
+def page_timeout_ms() -> int:
     # A reply goes through Rasa and the knowledge base: allow for a slow, shared machine.
-    with opened_page(browser, timeout_ms=60_000) as opened:
-        yield opened
+    return 60_000
 
 
 @pytest.fixture(scope="session")
