@@ -10,6 +10,7 @@ repeats.
 from __future__ import annotations
 
 import abc
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -59,6 +60,16 @@ class StaleRequest(RequestRejected):
     """Timestamp outside the accepted window, or a nonce seen before (a replay)."""
 
     status = 401
+
+
+def check_fresh(sent_seconds: float, window_seconds: float, now: float | None = None) -> None:
+    """Refuse a request signed further than ``window_seconds`` from our clock (a replay, or a
+    retry of something long gone). Each connector parses its platform's timestamp itself."""
+    skew = abs((time.time() if now is None else now) - sent_seconds)
+    if skew > window_seconds:
+        raise StaleRequest(
+            f"timestamp {skew:.0f}s away from our clock (limit {window_seconds:.0f}s)"
+        )
 
 
 class BadPayload(RequestRejected):

@@ -42,7 +42,7 @@ from assistant.connectors.base import (
     ConnectorSettings,
     DeliveryFailed,
     Inbound,
-    StaleRequest,
+    check_fresh,
 )
 from assistant.connectors.http import AccessToken, PlatformHTTP
 from assistant.messages import IncomingMessage, OutgoingReply
@@ -153,12 +153,8 @@ class DingTalkConnector(Connector):
             sent_ms = int(timestamp)
         except ValueError as error:
             raise BadSignature("timestamp is not a number") from error
-        skew = abs((time.time() if now is None else now) * 1000 - sent_ms) / 1000
         # Checked after the signature, so a valid but replayed request is named as such.
-        if skew > self.settings.timestamp_window_seconds:
-            raise StaleRequest(
-                f"timestamp {skew:.0f}s off (limit {self.settings.timestamp_window_seconds}s)"
-            )
+        check_fresh(sent_ms / 1000, self.settings.timestamp_window_seconds, now)
 
     def parse(self, data: Any) -> IncomingMessage | None:
         """One robot message (HTTP body or Stream callback data); None for kinds we ignore."""

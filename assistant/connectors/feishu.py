@@ -37,7 +37,7 @@ from assistant.connectors.base import (
     ConnectorSettings,
     DeliveryFailed,
     Inbound,
-    StaleRequest,
+    check_fresh,
 )
 from assistant.connectors.http import AccessToken, PlatformHTTP, retry_after_seconds
 from assistant.messages import IncomingMessage, OutgoingReply
@@ -177,9 +177,7 @@ class FeishuConnector(Connector):
             sent = float(value)
         except ValueError as error:
             raise BadSignature(f"bad X-Lark-Request-Timestamp {value[:32]!r}") from error
-        skew = abs(time.time() - sent)
-        if skew > self.settings.timestamp_window_seconds:
-            raise StaleRequest(f"timestamp {skew:.0f}s off")
+        check_fresh(sent, self.settings.timestamp_window_seconds)
 
     def _decrypt(self, encrypted: str) -> bytes:
         try:

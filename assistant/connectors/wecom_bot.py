@@ -35,7 +35,7 @@ from assistant.connectors.base import (
     ConnectorSettings,
     DeliveryFailed,
     Inbound,
-    StaleRequest,
+    check_fresh,
 )
 from assistant.connectors.http import PlatformHTTP
 from assistant.messages import IncomingMessage, OutgoingReply
@@ -127,9 +127,7 @@ class WeComBotConnector(Connector):
             sent = int(timestamp)  # seconds; int() also refuses "nan"/"inf"
         except ValueError as error:
             raise BadPayload(f"timestamp {timestamp!r} is not a number") from error
-        skew = abs(time.time() - sent)
-        if skew > self.config.timestamp_window_seconds:
-            raise StaleRequest(f"timestamp {timestamp} is {skew:.0f}s away from our clock")
+        check_fresh(sent, self.config.timestamp_window_seconds)
         return signature, timestamp, nonce
 
     def _verify_url(self, request: web.Request) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +21,7 @@ from assistant.connectors.base import (
     ConnectorSettings,
     DeliveryFailed,
     StaleRequest,
+    check_fresh,
 )
 from assistant.connectors.http import AccessToken, PlatformHTTP
 
@@ -126,9 +126,7 @@ class CallbackCrypto:
             sent = int(timestamp)
         except ValueError as error:
             raise StaleRequest(f"timestamp {timestamp[:20]!r} is not a number") from error
-        skew = abs(time.time() - sent)
-        if skew > self._tolerance:
-            raise StaleRequest(f"timestamp is {skew:.0f} s away from now")
+        check_fresh(sent, self._tolerance)
 
 
 def _encrypted_field(body: bytes) -> str:
