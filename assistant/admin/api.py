@@ -1069,8 +1069,8 @@ def _compliance_log(url: str) -> Any:
 async def list_undelivered(request: web.Request) -> web.Response:
     query = _query(request, RecentQuery)
     log = _delivery_log(_settings(request).commerce_url)
-    rows = await _run(log.undelivered, query.platform)
-    return _ok(UndeliveredList(items=[UndeliveredOut(**row) for row in rows[-query.limit :]]))
+    rows = await _run(log.undelivered, query.platform, query.limit)
+    return _ok(UndeliveredList(items=[UndeliveredOut(**row) for row in rows]))
 
 
 @_route(

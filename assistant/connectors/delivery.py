@@ -108,10 +108,16 @@ class Delivery:
                 )
             )
 
-    def undelivered(self, platform: str | None = None) -> list[dict[str, Any]]:
-        """Replies that never reached the shopper, oldest first (for staff to follow up)."""
-        query = select(undelivered_table).order_by(undelivered_table.c.id)
+    def undelivered(
+        self, platform: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Replies that never reached the shopper, oldest first (for staff to follow up);
+        with ``limit``, the latest ``limit`` of them."""
+        query = select(undelivered_table).order_by(undelivered_table.c.id.desc())
         if platform:
             query = query.where(undelivered_table.c.platform == platform)
+        if limit is not None:
+            query = query.limit(limit)
         with self.engine.connect() as connection:
-            return [dict(row) for row in connection.execute(query).mappings()]
+            rows = [dict(row) for row in connection.execute(query).mappings()]
+        return rows[::-1]
