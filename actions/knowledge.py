@@ -1,8 +1,7 @@
-"""Answers from the knowledge base: product facts, FAQs, promotions and the polite fallback."""
+"""Answers from the knowledge base: product facts, FAQs and the polite fallback."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -10,7 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import language_of, latest_text, note_unanswered, say
-from assistant.advisor.products import field, localized
+from actions.handoff import start_handoff
 from assistant.runtime import services
 from assistant.texts import text
 
@@ -49,7 +48,8 @@ class ActionAnswerProduct(Action):
 
 
 class ActionFallback(Action):
-    """Out of scope or not understood: try the knowledge base first, then offer a person."""
+    """Out of scope or not understood: try the knowledge base first, then offer a person; a
+    second failure in a row hands over to a person directly instead of offering again."""
 
     def name(self) -> str:
         return "action_fallback"
@@ -68,45 +68,33 @@ class ActionFallback(Action):
             say(dispatcher, answer.text, sources=answer.source_ids, known=True)
             return _answer_events(tracker, answer.product_ids, offer_human=False)
         note_unanswered(tracker, question, language, "fallback")
+        if _previous_turn_failed(tracker):
+            # Low confidence: NLU could not tell what was meant (the nlu_fallback intent).
+            low = (tracker.latest_message.get("intent") or {}).get("name") == "nlu_fallback"
+            reason = "low_confidence" if low else "repeated_failure"
+            return start_handoff(tracker, dispatcher, reason)
         say(dispatcher, text("fallback", language), known=False)
         return _answer_events(tracker, [], offer_human=True)
 
 
-class ActionAnswerPromotion(Action):
-    """Offers running today, from the knowledge base's promotion records."""
+def _previous_turn_failed(tracker: Tracker) -> bool:
+    """Did the shopper's previous message also end in a fallback without an answer?
 
-    def name(self) -> str:
-        return "action_answer_promotion"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        language = language_of(tracker)
-        today = date.today()
-        running = [
-            p
-            for p in services().knowledge_for(tracker.sender_id).records("promotion")
-            if _as_date(field(p, "starts")) <= today <= _as_date(field(p, "ends"))
-        ]
-        if not running:
-            say(dispatcher, text("no_promotions", language))
-            return []
-        lines = [text("promotions_intro", language)]
-        for promotion in running:
-            code = field(promotion, "code") or ""
-            lines.append(
-                text(
-                    "promotion_item",
-                    language,
-                    title=localized(promotion, "title", language),
-                    body=localized(promotion, "body", language),
-                    code=text("promotion_code", language, code=code) if code else "",
-                    ends=_as_date(field(promotion, "ends")).isoformat(),
-                )
-            )
-        say(dispatcher, "\n".join(lines), sources=[str(field(p, "id")) for p in running])
-        return []
-
-
-def _as_date(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
+    Read from the tracker's events (no slot): the turn before the latest user message ran
+    ``action_fallback`` and its reply was marked ``known: False``.
+    """
+    users_seen = 0
+    fallback = unknown = False
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "user":
+            users_seen += 1
+            if users_seen == 2:
+                return fallback and unknown
+        elif users_seen == 1:
+            if kind == "action" and event.get("name") == "action_fallback":
+                fallback = True
+            custom = (event.get("data") or {}).get("custom") or {} if kind == "bot" else {}
+            if custom.get("known") is False:
+                unknown = True
+    return False

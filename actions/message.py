@@ -9,18 +9,29 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import language_of, latest_text
+from actions.profile import profile_slot_values
 from assistant.commerce.order_text import extract_order_id, extract_phone_digits
 from assistant.vocabulary import find_skin_types
 
 _ORDER_INTENTS = {"track_order", "return_request", "inform"}
+_ANSWER_INTENTS = {"affirm", "deny"}
 
 
 def _entities(tracker: Tracker) -> set[str]:
-    return {e.get("entity") for e in tracker.latest_message.get("entities") or []}
+    """Entity names in the message; an order number or phone without a digit is no such thing
+    (the model can mistake punctuation for one) and is left out."""
+    found = set()
+    for entity in tracker.latest_message.get("entities") or []:
+        name, value = entity.get("entity"), str(entity.get("value") or "")
+        if name in ("order_id", "phone") and not any(c.isdigit() for c in value):
+            continue
+        found.add(name)
+    return found
 
 
 class ActionReadMessage(Action):
-    """Sets ``language`` and the ``mentions_*`` flags every turn, and order details from text.
+    """Sets ``language`` and the ``mentions_*`` flags every turn, and order details from text;
+    in a chat that knows nothing of the shopper's skin yet, the skin slots from their profile.
 
     Rasa's entity extractor finds most order numbers; this catches what it misses
     ("dd 2025 1118 0042", full-width digits) with the same rules the verifier uses.
@@ -47,4 +58,10 @@ class ActionReadMessage(Action):
             digits = extract_phone_digits(text)
             if digits:
                 values["phone"] = digits
+        # A new chat (or another group) starts from the shopper's saved, consented profile.
+        values.update(profile_slot_values(tracker))
+        # A pending yes/no question lapses once the shopper talks about something else, so a
+        # later "好的" cannot delete data or file a return they no longer mean.
+        if intent not in _ANSWER_INTENTS:
+            values.update({"awaiting": None, "human_offered": False})
         return [SlotSet(k, v) for k, v in values.items() if tracker.get_slot(k) != v]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -11,8 +10,9 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.aftersales import answer_return
 from actions.common import language_of, latest_text, say
-from assistant.advisor.orders import order_status_text, return_text
+from assistant.advisor.orders import order_status_text
 from assistant.advisor.products import localized
 from assistant.commerce.order_text import (
     extract_phone_digits,
@@ -157,10 +157,9 @@ class ActionOrderAnswer(Action):
             say(dispatcher, text("order_mismatch", language))
             return [SlotSet("verified_order_id", None)]
         if _purpose(tracker) == "return_request":
-            reply = return_text(order, _return_rules(tracker), datetime.now(timezone.utc), language)
-        else:
-            reply = order_status_text(order, language)
-        say(dispatcher, reply, private=True, order_id=order.order_id)
+            # Eligibility privately, then the offer of an after-sales ticket when it qualifies.
+            return answer_return(dispatcher, tracker, order, _return_rules(tracker), language)
+        say(dispatcher, order_status_text(order, language), private=True, order_id=order.order_id)
         return []
 
 
@@ -180,8 +179,6 @@ class ActionAnswerReturn(Action):
         verified = tracker.get_slot("verified_order_id")
         order = services().commerce.get_order(verified) if verified else None
         if order is not None:
-            reply = return_text(order, _return_rules(tracker), datetime.now(timezone.utc), language)
-            say(dispatcher, reply, private=True, order_id=order.order_id)
-        else:
-            say(dispatcher, text("return_ask_order", language))
+            return answer_return(dispatcher, tracker, order, _return_rules(tracker), language)
+        say(dispatcher, text("return_ask_order", language))
         return []

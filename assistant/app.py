@@ -13,9 +13,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from assistant import runtime
 from assistant.action_server import ActionEndpoint
+from assistant.admin import handoff_api  # its admin routes register on import
+from assistant.admin.analytics_api import public_routes as analytics_public_routes
+from assistant.admin.analytics_api import store_for as analytics_store
 from assistant.admin.api import admin_routes
 from assistant.admin.auth import local_token
+from assistant.admin.order_events_api import order_event_routes
+from assistant.admin.tickets_api import ticket_routes
+from assistant.aftersales.media import media_fetchers
 from assistant.cli_remote import announce, withdraw
+from assistant.commerce.groupbuy_sweeper import sweeper_context
 from assistant.compliance.guard import OutgoingGuard
 from assistant.config import Settings
 from assistant.connectors.delivery import Delivery
@@ -98,13 +105,21 @@ def create_app(settings: Settings, services: runtime.Services) -> web.Applicatio
         delivery=Delivery(inbox.engine),
         guard=OutgoingGuard.from_settings(settings),
     )
+    chat.analytics = analytics_store(settings)  # staff analytics (assistant.analytics)
     web_chat = WebConnector(chat)
+    # The photo action fetches shoppers' images through the connector they came from.
+    media_fetchers.register_connectors({**connectors, web_chat.name: web_chat})
+    # Staff answer hand-offs from the console; web chat replies wait for its page to poll.
+    handoff_api.install(app, settings, services.commerce, chat, {web_chat.name: web_chat.outbox})
     app.add_routes([web.get("/healthz", healthz), web.post("/api/kb/search", kb_search)])
     app.add_routes(ActionEndpoint().routes())
     app.add_routes(web_chat.routes())
     app.add_routes(webhook_routes(connectors, chat))
     app.add_routes(admin_routes())
+    app.add_routes(ticket_routes())  # after-sales tickets for staff
+    app.add_routes(order_event_routes())  # the order system reports paid orders
     app.add_routes(console_routes())
+    app.add_routes(analytics_public_routes())  # /go/{token}: tracked product links
     app.router.add_static("/static", STATIC_DIR)
 
     async def close_rasa(_: web.Application) -> None:
@@ -114,6 +129,7 @@ def create_app(settings: Settings, services: runtime.Services) -> web.Applicatio
     app.cleanup_ctx.append(connector_lifecycle(connectors, chat))
     app.cleanup_ctx.append(_knowledge_watcher(settings, services))
     app.cleanup_ctx.append(_announced(settings))
+    app.cleanup_ctx.append(sweeper_context(services, chat))  # closes overdue group-buys
     return app
 
 

@@ -91,6 +91,48 @@ class ComplianceSettings(BaseModel):
     rules_path: Path = REPO_ROOT / "compliance.yml"
 
 
+class AnalyticsSettings(BaseModel):
+    """Staff analytics (docs/analytics.md): day boundaries and tracked product links."""
+
+    # Reports count days in this time zone.
+    timezone: str = "Asia/Shanghai"
+    # Public address of this app (e.g. "https://shop-assistant.example.com"): recommendation
+    # replies may then carry short tracked links <link_base>/go/<token>. Empty: no links.
+    link_base: str = ""
+    # Where a tracked link leads: a shop page with "{id}" for the product id. Empty: the
+    # app's own product detail page.
+    product_url: str = ""
+
+
+class HandoffSettings(BaseModel):
+    """Hand-offs to staff (docs/handoff.md): when an unanswered one is escalated, and to whom."""
+
+    # A hand-off nobody answered for this long is escalated once (a warning in the log).
+    escalate_after_minutes: float = Field(default=10.0, gt=0)
+    # Optional URL that gets a JSON POST for each escalation (a team chat's incoming webhook).
+    escalation_webhook: str = ""
+    # How often the app looks for overdue hand-offs.
+    check_seconds: float = Field(default=30.0, gt=0)
+
+
+class PromotionSettings(BaseModel):
+    """Coupons, group-buys and referrals (docs/promotions.md): the staff-edited files."""
+
+    # Coupon campaigns, group-buy deals and the referral reward; re-read when saved.
+    campaigns_path: Path = REPO_ROOT / "campaigns.yml"
+    # Lifecycle stage thresholds and what each stage is offered.
+    lifecycle_path: Path = REPO_ROOT / "lifecycle.yml"
+    # How often group-buys past their deadline are closed and their groups told.
+    sweep_seconds: float = Field(default=30.0, gt=0)
+
+
+class AdvisorSettings(BaseModel):
+    """Skin consultation (docs/skin-consultation.md)."""
+
+    # The staff-edited ingredient rules (conflicts, cautions); re-read when saved.
+    ingredient_rules: Path = REPO_ROOT / "ingredient_rules.yml"
+
+
 class Settings(BaseModel):
     """Everything of ours that can be configured; the defaults run on a fresh machine."""
 
@@ -103,6 +145,10 @@ class Settings(BaseModel):
     chat: ChatSettings = Field(default_factory=ChatSettings)
     admin: AdminSettings = Field(default_factory=AdminSettings)
     compliance: ComplianceSettings = Field(default_factory=ComplianceSettings)
+    advisor: AdvisorSettings = Field(default_factory=AdvisorSettings)
+    promotions: PromotionSettings = Field(default_factory=PromotionSettings)
+    handoff: HandoffSettings = Field(default_factory=HandoffSettings)
+    analytics: AnalyticsSettings = Field(default_factory=AnalyticsSettings)
     # Platform connectors by name (wecom_bot, wecom_app, wechat_kf, feishu, dingtalk, telegram,
     # line); each is validated by its connector's settings model when the app starts.
     connectors: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -150,6 +196,9 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     settings.data_dir = (base / settings.data_dir).resolve()
     settings.knowledge.directory = (base / settings.knowledge.directory).resolve()
     settings.compliance.rules_path = (base / settings.compliance.rules_path).resolve()
+    settings.advisor.ingredient_rules = (base / settings.advisor.ingredient_rules).resolve()
+    settings.promotions.campaigns_path = (base / settings.promotions.campaigns_path).resolve()
+    settings.promotions.lifecycle_path = (base / settings.promotions.lifecycle_path).resolve()
     for extra in settings.knowledge.bases.values():
         if extra.directory is not None:
             extra.directory = (base / extra.directory).resolve()

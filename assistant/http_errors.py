@@ -35,13 +35,16 @@ class BadRequest(Exception):
         self.response = response
 
 
-async def read_json(request: web.Request, model: type[Model]) -> Model:
-    """Parse and validate a JSON body against ``model`` or raise BadRequest with why."""
-    if request.content_length is not None and request.content_length > MAX_JSON_BYTES:
-        raise BadRequest(error(413, f"request body larger than {MAX_JSON_BYTES} bytes"))
+async def read_json(
+    request: web.Request, model: type[Model], *, limit: int = MAX_JSON_BYTES
+) -> Model:
+    """Parse and validate a JSON body of at most ``limit`` bytes against ``model`` or raise
+    BadRequest with why."""
+    if request.content_length is not None and request.content_length > limit:
+        raise BadRequest(error(413, f"request body larger than {limit} bytes"))
     raw = await request.read()
-    if len(raw) > MAX_JSON_BYTES:
-        raise BadRequest(error(413, f"request body larger than {MAX_JSON_BYTES} bytes"))
+    if len(raw) > limit:
+        raise BadRequest(error(413, f"request body larger than {limit} bytes"))
     try:
         body = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as problem:

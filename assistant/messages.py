@@ -27,6 +27,9 @@ class IncomingMessage:
     # What the connector needs later to answer this very message (LINE reply token, Feishu
     # message id for a threaded reply, DingTalk session webhook...). JSON-serialisable.
     context: dict[str, Any] = field(default_factory=dict)
+    # Images the shopper sent: ``{"kind": "image", "ref": <the platform's media reference>}``
+    # plus what that platform needs to fetch it (see ``Connector.fetch_media``). JSON-serialisable.
+    attachments: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def conversation_id(self) -> str:

@@ -27,6 +27,12 @@ class Services:
     advisors: dict[str, Advisor] = field(default_factory=dict)
     # UnansweredLog: shopper questions the knowledge base could not answer (console inbox).
     unanswered: Any = None
+    # ProfileStore: shoppers' skin profiles, kept only with consent (assistant.profiles.store).
+    profiles: Any = None
+    # PrivacyService: "export / delete my data" (assistant.profiles.privacy).
+    privacy: Any = None
+    # PromotionDesk: coupons, group-buys, referrals, lifecycle offers (assistant.commerce).
+    promotions: Any = None
 
     def kb_name_for(self, sender_id: str) -> str:
         """The knowledge base the conversation's chat is bound to."""

@@ -228,6 +228,91 @@ TEXTS: dict[str, dict[Language, str]] = {
         "zh": "消息有点多,我稍后再回复你,请稍等一下再问哦~",
         "en": "You're sending messages faster than I can answer. Give me a moment, then ask again.",
     },
+    # Shopper profiles (consent first) and "export / delete my data" (assistant/profiles/).
+    "profile_consent_ask": {
+        "zh": "要不要把你的肤质档案保存下来?保存后下次咨询(包括在其他群里)就不用再回答一遍。"
+        "会保存:肤质、肌肤困扰、是否敏感、过敏成分、是否孕期/哺乳期,只用来给你挑合适的产品,"
+        "不会公开。随时发“删除我的数据”就能删除,发“导出我的数据”可以查看。"
+        "回复“好”保存,回复“不用”则不保存。",
+        "en": "Shall I save your skin profile, so next time (in any of our groups) you don't "
+        "have to answer again? I'd keep your skin type, concerns, sensitivity, allergies and "
+        "whether you're pregnant or breastfeeding, only to pick products that suit you, never "
+        'shown to anyone. Send "delete my data" to erase it or "export my data" to see it at '
+        'any time. Reply "yes" to save, "no" to skip.',
+    },
+    "profile_saved": {
+        "zh": "好的,已保存你的肤质档案,下次咨询会直接用上。想删除随时发“删除我的数据”。",
+        "en": 'Saved. I\'ll use your skin profile next time; send "delete my data" to erase it '
+        "whenever you like.",
+    },
+    "profile_declined": {
+        "zh": "好的,不保存。你的肤质信息只用于这次推荐。",
+        "en": "No problem, nothing saved. What you told me is only used for this recommendation.",
+    },
+    "profile_updated": {
+        "zh": "已更新你的肤质档案。",
+        "en": "I've updated your saved skin profile.",
+    },
+    "profile_remembered": {
+        "zh": "按你上次保存的档案:{profile}。有变化直接告诉我~",
+        "en": "Going by the profile you saved: {profile}. Tell me if anything has changed.",
+    },
+    "profile_allergies": {
+        "zh": "对{names}过敏",
+        "en": "allergic to {names}",
+    },
+    "profile_none": {
+        "zh": "没有保存",
+        "en": "none saved",
+    },
+    "consent_given": {
+        "zh": "{date} 同意保存",
+        "en": "agreed on {date}",
+    },
+    "data_export": {
+        "zh": "你的数据(只私信发给你):\n· 肤质档案:{profile}\n· 保存授权:{consent}\n"
+        "· 聊天消息 {messages} 条,来自 {conversations} 个群聊/会话\n"
+        "· 未解答的问题 {questions} 条,转人工记录 {handoffs} 条,合规审查记录 {reviews} 条\n"
+        "完整数据已导出为文件 {file},会私信发给你。订单是品牌的交易记录,不在本次导出中,"
+        "可在订单页查看。",
+        "en": "Your data (sent to you privately only):\n· Skin profile: {profile}\n"
+        "· Consent to keep it: {consent}\n"
+        "· {messages} chat message(s) from {conversations} group(s) or chat(s)\n"
+        "· {questions} unanswered question(s), {handoffs} request(s) for a person, {reviews} "
+        "compliance review note(s)\nThe full export is file {file}, sent to you privately. "
+        "Orders are the brand's business records and are not part of this export; see them "
+        "on your order page.",
+    },
+    "data_delete_ask": {
+        "zh": "确定要删除你的个人数据吗?会删除:肤质档案、你在各个群里和我的聊天记录、"
+        "未解答的问题和转人工记录,删除后无法恢复。订单是品牌的交易记录,会保留,不会删除。"
+        "回复“好”确认删除,回复“不用”取消。",
+        "en": "Do you want me to delete your personal data? This erases your skin profile, "
+        "your chats with me in every group, your unanswered questions and requests for a "
+        "person, and cannot be undone. Orders are the brand's business records and are kept. "
+        'Reply "yes" to delete, "no" to cancel.',
+    },
+    "data_deleted": {
+        "zh": "已删除:肤质档案 {profile} 份、聊天消息 {messages} 条、对话记录 {conversations} 段、"
+        "未解答的问题 {questions} 条、转人工记录 {handoffs} 条。订单作为交易记录仍然保留。",
+        "en": "Deleted: {profile} skin profile(s), {messages} chat message(s), {conversations} "
+        "conversation history(ies), {questions} unanswered question(s), {handoffs} request(s) "
+        "for a person. Orders stay as the brand's business records.",
+    },
+    "data_delete_incomplete": {
+        "zh": "有 {failed} 段对话记录暂时没能清除,已经记下,工作人员会尽快处理。",
+        "en": "{failed} conversation history(ies) could not be erased just now; this is "
+        "recorded and our team will finish it shortly.",
+    },
+    "data_delete_cancelled": {
+        "zh": "好的,已取消,你的数据没有删除。",
+        "en": "Cancelled: nothing has been deleted.",
+    },
+    "privacy_failed": {
+        "zh": "抱歉,处理你的数据请求时出了问题,数据没有改动,请稍后再试或联系客服。",
+        "en": "Sorry, something went wrong with your data request and nothing was changed. "
+        "Please try again later or ask our customer service.",
+    },
 }
 
 

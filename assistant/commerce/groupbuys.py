@@ -124,6 +124,11 @@ class GroupBuyService(Protocol):
         """Group-buys of this chat that can still be joined, soonest deadline first."""
         ...
 
+    def claim_announcement(self, group_buy_id: str) -> bool:
+        """Take the announcing of a closed group-buy's outcome: True for exactly one caller, and
+        ``expire_due`` then leaves it out."""
+        ...
+
     def expire_due(self, now: datetime) -> list[GroupBuyEvent]:
         """Fail the open group-buys whose deadline has passed and hand out outcomes to announce.
 

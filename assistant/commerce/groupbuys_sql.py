@@ -174,6 +174,23 @@ class SqlGroupBuys:
                     )
         return events
 
+    def claim_announcement(self, group_buy_id: str) -> bool:
+        """Take the announcing of a formed or failed group-buy's outcome; True for one caller.
+
+        The join that forms a group-buy tells the chat at once through this, so ``expire_due``
+        does not hand the same outcome out again.
+        """
+        gb = t.group_buys.c
+        with self._db.write() as conn:
+            claimed = conn.execute(
+                update(t.group_buys)
+                .where(gb.group_buy_id == normalize_code(group_buy_id))
+                .where(gb.status != "open")
+                .where(gb.announced.is_(False))
+                .values(announced=True)
+            ).rowcount
+        return claimed == 1
+
     def _try_join(self, group_buy_id: str, shopper_id: str, now: datetime) -> JoinResult:
         gb = t.group_buys.c
         with self._db.write() as conn:

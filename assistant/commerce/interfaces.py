@@ -31,7 +31,17 @@ class HandoffStore(Protocol):
     """The queue of shoppers waiting for a person."""
 
     def request_handoff(
-        self, conversation_id: str, *, reason: str, language: Language, text: str
+        self,
+        conversation_id: str,
+        *,
+        reason: str,
+        language: Language,
+        text: str,
+        platform: str = "",
+        chat_id: str = "",
+        user_id: str = "",
+        user_name: str = "",
+        chat_type: str = "group",
     ) -> HandoffRequest:
         """Record that this conversation wants a person and return the open request.
 
@@ -42,4 +52,32 @@ class HandoffStore(Protocol):
 
     def open_handoffs(self) -> list[HandoffRequest]:
         """Requests still waiting for staff, oldest first."""
+        ...
+
+    def recent_closed_handoffs(self, limit: int = 50) -> list[HandoffRequest]:
+        """Requests staff closed, most recently closed first."""
+        ...
+
+    def get_handoff(self, handoff_id: int) -> HandoffRequest | None:
+        """The request with this id, open or closed."""
+        ...
+
+    def open_handoff_for(self, conversation_id: str) -> HandoffRequest | None:
+        """This conversation's request that is not closed yet, if any."""
+        ...
+
+    def claim_handoff(self, handoff_id: int, actor: str) -> bool:
+        """``actor`` takes an open, unclaimed request; True if this call took it."""
+        ...
+
+    def answer_handoff(self, handoff_id: int, actor: str) -> bool:
+        """Record the first staff reply to an open request; True if this call recorded it."""
+        ...
+
+    def escalate_handoff(self, handoff_id: int) -> bool:
+        """Mark an open request escalated; True only for the call that did (once per request)."""
+        ...
+
+    def close_handoff(self, handoff_id: int, actor: str | None = None) -> bool:
+        """Close an open request; True if this call closed it."""
         ...

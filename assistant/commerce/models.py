@@ -38,6 +38,9 @@ COURIER_NAMES_EN: Final[dict[str, str]] = {
 }
 
 HandoffStatus = Literal["open", "closed"]
+# Where a request is in its life: ``status`` stays "open" until it is closed (one open request per
+# conversation), the stage says whether staff have taken it and answered.
+HandoffStage = Literal["open", "claimed", "answered", "closed"]
 
 # The brand's business calendar: order ids carry its date and return windows end at its midnight.
 # China has no daylight saving, so a fixed offset is exact and needs no tz database.
@@ -157,7 +160,11 @@ class Order:
 
 @dataclass(frozen=True)
 class HandoffRequest:
-    """A shopper's request to talk to brand staff, waiting in the staff queue while ``open``."""
+    """A shopper's request to talk to brand staff, waiting in the staff queue while ``open``.
+
+    ``platform``/``chat_id``/``user_id``/``user_name`` say where staff answer; the ``*_by`` and
+    ``*_at`` pairs say who moved it on and when (None until that step happened).
+    """
 
     id: int
     conversation_id: str
@@ -166,6 +173,38 @@ class HandoffRequest:
     text: str
     created_at: datetime
     status: HandoffStatus
+    platform: str = ""
+    chat_id: str = ""
+    user_id: str = ""
+    user_name: str = ""
+    chat_type: str = "group"
+    claimed_by: str | None = None
+    claimed_at: datetime | None = None
+    answered_by: str | None = None
+    answered_at: datetime | None = None
+    closed_by: str | None = None
+    closed_at: datetime | None = None
+    escalated_at: datetime | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "created_at", as_utc(self.created_at, "created_at"))
+        for name in ("claimed_at", "answered_at", "closed_at", "escalated_at"):
+            object.__setattr__(self, name, _optional_utc(getattr(self, name), name))
+
+    @property
+    def stage(self) -> HandoffStage:
+        """open → claimed (a staff member took it) → answered (first staff reply) → closed."""
+        if self.status == "closed":
+            return "closed"
+        if self.answered_at is not None:
+            return "answered"
+        return "claimed" if self.claimed_at is not None else "open"
+
+    @property
+    def escalated(self) -> bool:
+        return self.escalated_at is not None
+
+    def waiting_seconds(self, now: datetime) -> float:
+        """How long the shopper waited for a person: until the first staff reply, or until now."""
+        end = self.answered_at or self.closed_at or as_utc(now, "now")
+        return max(0.0, (end - self.created_at).total_seconds())

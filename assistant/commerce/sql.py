@@ -9,6 +9,7 @@ from typing import Any, Final
 from sqlalchemy import (
     delete,
     func,
+    inspect,
     select,
     update,
 )
@@ -47,8 +48,10 @@ class SqlCommerce:
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         self._clock = clock
+        self._schema = schema
         self._db = SqlDatabase(url, [t.metadata], schema=schema)
         self._is_postgres = self._db.is_postgres
+        self._handoff_columns_ready = False
 
     # -- OrderStore ---------------------------------------------------------------------------
 
@@ -114,13 +117,33 @@ class SqlCommerce:
     # -- HandoffStore -------------------------------------------------------------------------
 
     def request_handoff(
-        self, conversation_id: str, *, reason: str, language: Language, text: str
+        self,
+        conversation_id: str,
+        *,
+        reason: str,
+        language: Language,
+        text: str,
+        platform: str = "",
+        chat_id: str = "",
+        user_id: str = "",
+        user_name: str = "",
+        chat_type: str = "group",
     ) -> HandoffRequest:
-        """Queue this conversation for staff, or return its request that is already waiting."""
+        """Queue this conversation for staff, or return its request that is already waiting.
+
+        ``platform``, ``chat_id``, ``user_id`` and ``user_name`` say where staff reply.
+        """
         existing = self._open_handoff_for(conversation_id)
         if existing is not None:
             return existing
         created_at = self._clock()
+        where = {
+            "platform": platform,
+            "chat_id": chat_id,
+            "user_id": user_id,
+            "user_name": user_name,
+            "chat_type": chat_type,
+        }
         try:
             with self._write() as conn:
                 result = conn.execute(
@@ -131,6 +154,7 @@ class SqlCommerce:
                         text=text,
                         created_at=created_at,
                         status="open",
+                        **where,
                     )
                 )
                 new_id = result.inserted_primary_key[0]
@@ -148,6 +172,7 @@ class SqlCommerce:
             text=text,
             created_at=created_at,
             status="open",
+            **where,
         )
 
     def open_handoffs(self) -> list[HandoffRequest]:
@@ -160,22 +185,105 @@ class SqlCommerce:
             ).all()
         return [_handoff_from_row(row._mapping) for row in rows]
 
-    def close_handoff(self, handoff_id: int) -> bool:
-        """Mark a request as taken care of; False if it was not open. The shopper may ask again."""
+    def recent_closed_handoffs(self, limit: int = 50) -> list[HandoffRequest]:
+        """Requests staff closed, most recently closed first."""
+        table = t.handoff_requests
+        with self._read() as conn:
+            rows = conn.execute(
+                select(table)
+                .where(table.c.status == "closed")
+                .order_by(table.c.closed_at.desc(), table.c.id.desc())
+                .limit(limit)
+            ).all()
+        return [_handoff_from_row(row._mapping) for row in rows]
+
+    def get_handoff(self, handoff_id: int) -> HandoffRequest | None:
+        """The request with this id, open or closed."""
+        with self._read() as conn:
+            row = conn.execute(
+                select(t.handoff_requests).where(t.handoff_requests.c.id == handoff_id)
+            ).first()
+        return None if row is None else _handoff_from_row(row._mapping)
+
+    def open_handoff_for(self, conversation_id: str) -> HandoffRequest | None:
+        """This conversation's request that is not closed yet, if any."""
+        return self._open_handoff_for(conversation_id)
+
+    def claim_handoff(self, handoff_id: int, actor: str) -> bool:
+        """``actor`` takes the open request; False if it is closed or someone took it already."""
+        return self._step(
+            handoff_id,
+            t.handoff_requests.c.claimed_at.is_(None),
+            claimed_by=actor,
+            claimed_at=self._clock(),
+        )
+
+    def answer_handoff(self, handoff_id: int, actor: str) -> bool:
+        """Record the first staff reply (it also claims an unclaimed request); False if the
+        request is closed or was answered before."""
+        now = self._clock()
+        table = t.handoff_requests
         with self._write() as conn:
+            conn.execute(
+                update(table)
+                .where(table.c.id == handoff_id, table.c.status == "open")
+                .where(table.c.claimed_at.is_(None))
+                .values(claimed_by=actor, claimed_at=now)
+            )
             result = conn.execute(
-                update(t.handoff_requests)
-                .where(t.handoff_requests.c.id == handoff_id)
-                .where(t.handoff_requests.c.status == "open")
-                .values(status="closed")
+                update(table)
+                .where(table.c.id == handoff_id, table.c.status == "open")
+                .where(table.c.answered_at.is_(None))
+                .values(answered_by=actor, answered_at=now)
             )
             return result.rowcount > 0
+
+    def escalate_handoff(self, handoff_id: int) -> bool:
+        """Mark an open request escalated; False if it was escalated already or is closed, so
+        several app instances escalate each request once."""
+        return self._step(
+            handoff_id,
+            t.handoff_requests.c.escalated_at.is_(None),
+            escalated_at=self._clock(),
+        )
+
+    def close_handoff(self, handoff_id: int, actor: str | None = None) -> bool:
+        """Mark a request as taken care of; False if it was not open. The shopper may ask again."""
+        return self._step(
+            handoff_id, None, status="closed", closed_by=actor, closed_at=self._clock()
+        )
 
     # -- plumbing -----------------------------------------------------------------------------
 
     def close(self) -> None:
         """Close pooled connections; the store can still be used afterwards and reconnects."""
         self._db.close()
+
+    def _step(self, handoff_id: int, condition: Any, **values: Any) -> bool:
+        """One conditional update of an open request: True if this call made the change."""
+        table = t.handoff_requests
+        query = update(table).where(table.c.id == handoff_id, table.c.status == "open")
+        if condition is not None:
+            query = query.where(condition)
+        with self._write() as conn:
+            return conn.execute(query.values(**values)).rowcount > 0
+
+    def _ensure_handoff_columns(self) -> None:
+        """Hand-off tables made before the staff console gain its columns (SQLite and PG)."""
+        if self._handoff_columns_ready:
+            return
+        table = t.handoff_requests
+        with self._db.write() as conn:
+            present = {
+                c["name"] for c in inspect(conn).get_columns(table.name, schema=self._schema)
+            }
+            prefix = f'"{self._schema}".' if self._schema else ""
+            for column in table.columns:
+                if column.name not in present:
+                    kind = column.type.compile(conn.dialect)
+                    target = f"{prefix}{table.name}"
+                    conn.execute(sql_text(f"ALTER TABLE {target} ADD COLUMN {column.name} {kind}"))
+        self._handoff_columns_ready = True
 
     def _open_handoff_for(self, conversation_id: str) -> HandoffRequest | None:
         with self._read() as conn:
@@ -187,9 +295,11 @@ class SqlCommerce:
         return None if row is None else _handoff_from_row(row._mapping)
 
     def _read(self) -> Any:
+        self._ensure_handoff_columns()
         return self._db.read()
 
     def _write(self) -> Any:
+        self._ensure_handoff_columns()
         return self._db.write()
 
 
@@ -278,4 +388,16 @@ def _handoff_from_row(row: Any) -> HandoffRequest:
         text=row["text"],
         created_at=row["created_at"],
         status=row["status"],
+        platform=row["platform"] or "",
+        chat_id=row["chat_id"] or "",
+        user_id=row["user_id"] or "",
+        user_name=row["user_name"] or "",
+        chat_type=row["chat_type"] or "group",
+        claimed_by=row["claimed_by"],
+        claimed_at=row["claimed_at"],
+        answered_by=row["answered_by"],
+        answered_at=row["answered_at"],
+        closed_by=row["closed_by"],
+        closed_at=row["closed_at"],
+        escalated_at=row["escalated_at"],
     )

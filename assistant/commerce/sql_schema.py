@@ -130,6 +130,19 @@ handoff_requests = Table(
     Column("text", Text(), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("status", String(16), nullable=False),
+    # Added with the staff console; nullable so tables made before them can gain them in place.
+    Column("platform", String(32)),
+    Column("chat_id", String(255)),
+    Column("user_id", String(255)),
+    Column("user_name", String(255)),
+    Column("chat_type", String(16)),
+    Column("claimed_by", String(128)),
+    Column("claimed_at", UtcDateTime()),
+    Column("answered_by", String(128)),
+    Column("answered_at", UtcDateTime()),
+    Column("closed_by", String(128)),
+    Column("closed_at", UtcDateTime()),
+    Column("escalated_at", UtcDateTime()),
 )
 
 # The database, not a check in Python, guarantees one open request per conversation, so two app

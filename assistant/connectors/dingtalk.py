@@ -18,6 +18,7 @@ import json
 import logging
 import platform
 import time
+from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote_plus, urlsplit
 
@@ -57,6 +58,8 @@ sdk_log.setLevel(logging.ERROR)
 
 PLATFORM = "dingtalk"
 TOKEN_PATH = "/v1.0/oauth2/accessToken"
+# Exchanges a received file's downloadCode for a download URL.
+MEDIA_PATH = "/v1.0/robot/messageFiles/download"
 PRIVATE_SEND_PATH = "/v1.0/robot/oToMessages/batchSend"
 GROUP_SEND_PATH = "/v1.0/robot/groupMessages/send"
 STREAM_OPEN_PATH = "/v1.0/gateway/connections/open"
@@ -173,7 +176,8 @@ class DingTalkConnector(Connector):
         if not sender_id:
             raise BadPayload("senderStaffId and senderId missing")
         text = self._text(robot)
-        if text is None:
+        images = self._images(robot)
+        if text is None and not images:
             log.info(
                 "dingtalk message type ignored",
                 extra={
@@ -190,7 +194,7 @@ class DingTalkConnector(Connector):
             chat_type="group" if group else "private",
             sender_id=sender_id,
             sender_name=str(robot.sender_nick or sender_id),
-            text=text,
+            text=text or "",
             message_id=str(robot.message_id),
             mentions_assistant=group and self._mentions_robot(robot),
             replies_to_assistant=group and self._replies_to_robot(robot),
@@ -201,6 +205,7 @@ class DingTalkConnector(Connector):
                 "staff_id": staff_id,
                 "conversation_type": robot.conversation_type,
             },
+            attachments=images,
         )
 
     @staticmethod
@@ -211,6 +216,37 @@ class DingTalkConnector(Connector):
         if robot.message_type == "richText" and robot.rich_text_content is not None:
             return "".join(str(part) for part in robot.get_text_list() or [])
         return None  # pictures, audio, files, cards: nothing the assistant can answer
+
+    @staticmethod
+    def _images(robot: ChatbotMessage) -> list[dict[str, Any]]:
+        """A picture message's image, or the pictures inside rich text, by downloadCode."""
+        codes: list[Any] = []
+        if robot.message_type == "picture" and robot.image_content is not None:
+            codes = [robot.image_content.download_code]
+        elif robot.message_type == "richText" and robot.rich_text_content is not None:
+            items = robot.rich_text_content.rich_text_list or []
+            codes = [item.get("downloadCode") for item in items if isinstance(item, dict)]
+        return [
+            {"kind": "image", "ref": str(code), "robot_code": robot.robot_code or ""}
+            for code in codes
+            if code
+        ]
+
+    async def fetch_media(self, attachment: Mapping[str, Any]) -> bytes:
+        """An image a shopper sent: its downloadCode is exchanged for a short-lived download
+        URL (``robot/messageFiles/download``), which is then fetched."""
+        answer = await self._call(
+            MEDIA_PATH,
+            {
+                "downloadCode": str(attachment["ref"]),
+                "robotCode": str(attachment.get("robot_code") or self.robot_code),
+            },
+        )
+        url = answer.get("downloadUrl") if isinstance(answer, dict) else None
+        if not url:
+            raise DeliveryFailed(f"{MEDIA_PATH}: answer without downloadUrl", retryable=False)
+        data, _ = await self._api.download(str(url))
+        return data
 
     @staticmethod
     def _mentions_robot(robot: ChatbotMessage) -> bool:

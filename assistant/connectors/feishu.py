@@ -231,6 +231,9 @@ class FeishuConnector(Connector):
             replies_to_assistant=replies_to_us,
             received_at=_created_at(message.create_time),
             context={"thread_id": message.thread_id or "", "root_id": message.root_id or ""},
+            attachments=_image_attachments(
+                message.message_type or "", message.content or "", message.message_id
+            ),
         )
 
     def _is_bot(self, mention: Any, bot_open_id: str) -> bool:
@@ -388,6 +391,23 @@ class FeishuConnector(Connector):
             raise DeliveryFailed(f"{method} {path}: answer is not JSON", retryable=False)
         return answer
 
+    async def fetch_media(self, attachment: Mapping[str, Any]) -> bytes:
+        """An image of a shopper's message: the message-resource API (``type=image``), the one
+        that serves images others sent; a rejected token is refreshed and tried once more."""
+        path = f"/open-apis/im/v1/messages/{attachment['message_id']}/resources/{attachment['ref']}"
+        for _attempt in (1, 2):
+            token = await self.token.get()
+            try:
+                data, _ = await self.http.download(
+                    path, params={"type": "image"}, headers={"Authorization": f"Bearer {token}"}
+                )
+                return data
+            except DeliveryFailed as failure:
+                if _error_code(failure.body) not in TOKEN_CODES:
+                    raise
+                self.token.invalidate(token)
+        raise DeliveryFailed(f"GET {path}: fresh token rejected too", retryable=True)
+
     # ------------------------------------------------------------------ long connection
     async def run(self, accept: Accept) -> None:
         """Receive over the SDK's WebSocket client until cancelled.
@@ -521,6 +541,40 @@ def _message_text(message_type: str, content: str) -> str:
             lines.append("".join(parts))
         return "\n".join(line for line in lines if line.strip())
     return ""
+
+
+def _error_code(body: bytes) -> Any:
+    """The ``code`` of a Feishu error body, if it is one."""
+    try:
+        answer = json.loads(body) if body else {}
+    except ValueError:
+        return None
+    return answer.get("code") if isinstance(answer, dict) else None
+
+
+def _image_attachments(message_type: str, content: str, message_id: str) -> list[dict[str, Any]]:
+    """The images of an ``image`` message or inside a ``post`` (rich text), by image_key."""
+    try:
+        body = json.loads(content) if content else {}
+    except ValueError:
+        return []  # _message_text has refused the message already
+    if not isinstance(body, dict):
+        return []
+    keys: list[Any] = []
+    if message_type == "image":
+        keys = [body.get("image_key")]
+    elif message_type == "post":
+        keys = [
+            element.get("image_key")
+            for paragraph in body.get("content") or []
+            for element in (paragraph if isinstance(paragraph, list) else [])
+            if isinstance(element, dict) and element.get("tag") == "img"
+        ]
+    return [
+        {"kind": "image", "ref": str(key), "message_id": message_id}
+        for key in keys
+        if isinstance(key, str) and key
+    ]
 
 
 def _created_at(create_time: Any) -> datetime:

@@ -18,6 +18,10 @@ __all__ = ["AccessToken", "PlatformHTTP", "retry_after_seconds"]
 
 log = logging.getLogger("assistant.connectors")
 
+# A shopper's image is at most this large (the ticket store keeps up to 10 MB; a little slack
+# so its own, clearer size message is the one shoppers see).
+MAX_DOWNLOAD_BYTES = 12 * 1024 * 1024
+
 
 def retry_after_seconds(value: str | None) -> float | None:
     """A ``Retry-After`` header in seconds (HTTP dates are rare on chat APIs: ignored)."""
@@ -92,6 +96,43 @@ class PlatformHTTP:
             return json.loads(body)
         except ValueError as error:
             raise DeliveryFailed(f"{method} {path}: answer is not JSON", retryable=False) from error
+
+    async def download(
+        self,
+        path: str,
+        *,
+        method: str = "GET",
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        max_bytes: int = MAX_DOWNLOAD_BYTES,
+    ) -> tuple[bytes, str]:
+        """Fetch a file a shopper sent (an image): its bytes and the content type the platform
+        gave. Failures are :class:`DeliveryFailed` as for :meth:`request`; a file larger than
+        ``max_bytes`` is refused without reading the rest."""
+        url = self.url(path)
+        try:
+            session = await self.session()
+            async with session.request(method, url, params=params, headers=headers) as response:
+                if response.status >= 400:
+                    body = await response.read()
+                    raise DeliveryFailed(
+                        f"{method} {path}: HTTP {response.status} {body[:200]!r}",
+                        retryable=response.status == 429 or response.status >= 500,
+                        status=response.status,
+                        body=body,
+                    )
+                data = bytearray()
+                async for chunk in response.content.iter_chunked(64 * 1024):
+                    data.extend(chunk)
+                    if len(data) > max_bytes:
+                        raise DeliveryFailed(
+                            f"{method} {path}: file larger than {max_bytes} bytes", retryable=False
+                        )
+                return bytes(data), response.headers.get("Content-Type", "")
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            raise DeliveryFailed(
+                f"{method} {path}: {type(error).__name__} {error}", retryable=True
+            ) from error
 
     async def close(self) -> None:
         if self._session is not None and not self._session.closed:

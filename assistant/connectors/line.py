@@ -14,6 +14,7 @@ import logging
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
@@ -38,6 +39,7 @@ from linebot.v3.webhooks import (
     Event,
     EventMode,
     GroupSource,
+    ImageMessageContent,
     MessageEvent,
     RoomSource,
     TextMessageContent,
@@ -55,7 +57,7 @@ from assistant.connectors.base import (
     DeliveryFailed,
     Inbound,
 )
-from assistant.connectors.http import retry_after_seconds
+from assistant.connectors.http import PlatformHTTP, retry_after_seconds
 from assistant.messages import ChatType, IncomingMessage, OutgoingReply
 
 __all__ = ["LineConnector", "LineSettings"]
@@ -88,6 +90,8 @@ class LineSettings(ConnectorSettings):
     channel_access_token: str = Field(min_length=1)
     # LINE honours a reply token for about a minute after the webhook; older ones go by push.
     reply_token_seconds: float = Field(default=50.0, ge=0)
+    # Where the content of images shoppers send is downloaded (a host of its own at LINE).
+    data_api_base: str = "https://api-data.line.me"
 
 
 class _Recent:
@@ -127,6 +131,7 @@ class LineConnector(Connector):
         self._used_tokens = _Recent()
         # Our own messages, so a shopper quoting one of them addresses the assistant.
         self._sent_ids = _Recent()
+        self._media: PlatformHTTP | None = None
 
     # ------------------------------------------------------------------ receiving
     async def receive(self, request: web.Request) -> Inbound:
@@ -170,8 +175,10 @@ class LineConnector(Connector):
                 and content.get("type") == "text"
             ):
                 raise BadPayload("text message event is missing required fields")
-        if not isinstance(event, MessageEvent) or not isinstance(event.message, TextMessageContent):
-            self._ignored(event, "not a text message")
+        if not isinstance(event, MessageEvent) or not isinstance(
+            event.message, (TextMessageContent, ImageMessageContent)
+        ):
+            self._ignored(event, "not a text or image message")
             return None
         if event.mode == EventMode.STANDBY:
             # Another channel owns the chat (module mode): it answers, we must not.
@@ -190,7 +197,10 @@ class LineConnector(Connector):
             return None
         content = event.message
         sender_id = source.user_id or f"{ANONYMOUS}{content.id}"
-        mentionees = content.mention.mentionees if content.mention else []
+        image = isinstance(content, ImageMessageContent)
+        mention = None if image else content.mention
+        mentionees = mention.mentionees if mention else []
+        quoted = None if image else content.quoted_message_id
         redelivery = bool(event.delivery_context.is_redelivery)
         if redelivery:
             log.info(
@@ -205,20 +215,21 @@ class LineConnector(Connector):
             # Webhooks carry no display name (a profile lookup would delay the acknowledgement);
             # group replies mention by userId, which LINE renders as the shopper's name.
             sender_name="",
-            text=content.text,
+            text="" if image else content.text,
             # The message id, not webhookEventId: the same for every delivery of a message.
             message_id=content.id,
             mentions_assistant=any(
                 isinstance(m, UserMentionee) and bool(m.is_self) for m in mentionees
             ),
-            replies_to_assistant=bool(content.quoted_message_id)
-            and content.quoted_message_id in self._sent_ids,
+            replies_to_assistant=bool(quoted) and quoted in self._sent_ids,
             context={
                 "reply_token": event.reply_token or "",
                 "reply_token_at": time.time(),
                 "webhook_event_id": event.webhook_event_id,
                 "redelivery": redelivery,
             },
+            # The message id is the media reference: its content is downloaded by id.
+            attachments=[{"kind": "image", "ref": content.id}] if image else [],
         )
 
     @staticmethod
@@ -232,6 +243,18 @@ class LineConnector(Connector):
                 "webhook_event_id": getattr(event, "webhook_event_id", ""),
             },
         )
+
+    async def fetch_media(self, attachment: Mapping[str, Any]) -> bytes:
+        """An image's content from the Messaging API's data host (by message id)."""
+        if self._media is None:
+            self._media = PlatformHTTP(
+                self.settings.data_api_base, timeout_seconds=self.settings.timeout_seconds
+            )
+        data, _ = await self._media.download(
+            f"/v2/bot/message/{attachment['ref']}/content",
+            headers={"Authorization": f"Bearer {self.settings.channel_access_token}"},
+        )
+        return data
 
     # ------------------------------------------------------------------ sending
     async def send(self, reply: OutgoingReply) -> None:
@@ -334,6 +357,8 @@ class LineConnector(Connector):
         return self._api
 
     async def close(self) -> None:
+        if self._media is not None:
+            await self._media.close()
         if self._client is not None:
             await self._client.close()
         self._client = None

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import warnings
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -66,6 +67,7 @@ _START_CHAT_NOTE = {
     "let me message you first: please open {link}, tap Start, and ask me again there.",
 }
 _UPDATE_KINDS = ["message", "edited_message"]
+_MENTION_KINDS = [MessageEntity.MENTION, MessageEntity.TEXT_MENTION]
 
 
 class TelegramSettings(ConnectorSettings):
@@ -169,6 +171,7 @@ class TelegramConnector(Connector):
             self._client = Bot(
                 self.settings.bot_token,
                 base_url=f"{self.settings.api_base.rstrip('/')}/bot",
+                base_file_url=f"{self.settings.api_base.rstrip('/')}/file/bot",
                 request=send,
                 get_updates_request=poll,
             )
@@ -244,11 +247,13 @@ class TelegramConnector(Connector):
                 await asyncio.to_thread(self._offsets.save, last)
 
     async def _parse(self, update: Update) -> IncomingMessage | None:
-        """A shopper's text message, or None for anything else (answered 200 and dropped)."""
+        """A shopper's text or photo message, or None for anything else (answered 200 and
+        dropped)."""
         msg = update.message or update.edited_message
+        attachments = _images(msg) if msg is not None else []
         if (
             msg is None
-            or not isinstance(msg.text, str)
+            or (not isinstance(msg.text, str) and not attachments)
             or not msg.from_user
             or msg.from_user.is_bot
         ):
@@ -263,7 +268,15 @@ class TelegramConnector(Connector):
             self._ignored(update, f"chat type {msg.chat.type}")
             return None
         username = (await self._username_known()).lower()
-        text, command_for_us = self._text(msg, username)
+        if attachments and msg.text is None:
+            # A photo's words are its caption, with the caption's own mention entities.
+            text, command_for_us = msg.caption or "", False
+            entities = msg.parse_caption_entities(
+                [MessageEntity.MENTION, MessageEntity.TEXT_MENTION]
+            )
+        else:
+            text, command_for_us = self._text(msg, username)
+            entities = msg.parse_entities(_MENTION_KINDS)
         if text is None:
             self._ignored(update, "a command for another bot")
             return None
@@ -278,7 +291,7 @@ class TelegramConnector(Connector):
             # Telegram numbers messages per chat; an edit keeps the id, so an edit that adds the
             # @-mention is answered but an edit of an answered question is a duplicate.
             message_id=f"{msg.chat.id}:{msg.message_id}",
-            mentions_assistant=command_for_us or self._mentions(msg, username),
+            mentions_assistant=command_for_us or self._mentions(entities, username),
             replies_to_assistant=self._replies_to_bot(msg),
             received_at=msg.date,
             context={
@@ -286,13 +299,12 @@ class TelegramConnector(Connector):
                 "message_id": msg.message_id,
                 "thread_id": msg.message_thread_id if msg.is_topic_message else None,
             },
+            attachments=attachments,
         )
 
-    def _mentions(self, msg: Message, username: str) -> bool:
+    def _mentions(self, entities: dict[MessageEntity, str], username: str) -> bool:
         """``@username`` (any case) or a text_mention of the bot's user id."""
-        for entity, value in msg.parse_entities(
-            [MessageEntity.MENTION, MessageEntity.TEXT_MENTION]
-        ).items():
+        for entity, value in entities.items():
             if entity.type == MessageEntity.TEXT_MENTION:
                 if entity.user is not None and entity.user.id == self.settings.bot_id:
                     return True
@@ -336,6 +348,15 @@ class TelegramConnector(Connector):
             "telegram update ignored",
             extra={"platform": self.name, "update_id": update.update_id, "why": why},
         )
+
+    async def fetch_media(self, attachment: Mapping[str, Any]) -> bytes:
+        """A photo's bytes: ``getFile`` for its path, then the file download."""
+        bot = await self._bot()
+        try:
+            file = await bot.get_file(str(attachment["ref"]))
+            return bytes(await file.download_as_bytearray())
+        except TelegramError as error:
+            raise self._failure(error) from error
 
     # ------------------------------------------------------------------ sending
     async def send(self, reply: OutgoingReply) -> None:
@@ -450,6 +471,18 @@ class TelegramConnector(Connector):
 
     def _clean(self, text: str) -> str:
         return text.replace(self.settings.bot_token, "<token>")
+
+
+def _images(msg: Message) -> list[dict[str, Any]]:
+    """A photo (its largest size: Telegram lists sizes smallest first) or an image sent as a
+    file, as attachments whose ``ref`` is the Bot API ``file_id``."""
+    if msg.photo:
+        largest = msg.photo[-1]
+        return [{"kind": "image", "ref": largest.file_id, "size": largest.file_size}]
+    document = msg.document
+    if document is not None and (document.mime_type or "").startswith("image/"):
+        return [{"kind": "image", "ref": document.file_id, "size": document.file_size}]
+    return []
 
 
 def _retry_seconds(error: RetryAfter) -> float:

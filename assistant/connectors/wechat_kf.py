@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -219,11 +220,17 @@ class WeChatKfConnector(Connector):
         return messages, cursor
 
     def parse(self, item: dict[str, Any]) -> IncomingMessage | None:
-        """A customer's text message from sync_msg's msg_list; ``None`` for anything else
-        (events, agents' own messages, pictures and voice the assistant cannot read)."""
+        """A customer's text or image message from sync_msg's msg_list; ``None`` for anything
+        else (events, agents' own messages, voice the assistant cannot read)."""
         if not isinstance(item, dict) or item.get("origin") != FROM_CUSTOMER:
             return None
         text = (item.get("text") or {}).get("content") if item.get("msgtype") == "text" else None
+        attachments = []
+        media_id = (
+            (item.get("image") or {}).get("media_id") if item.get("msgtype") == "image" else None
+        )
+        if isinstance(media_id, str) and media_id:
+            text, attachments = "", [{"kind": "image", "ref": media_id}]
         msgid, user, account = item.get("msgid"), item.get("external_userid"), item.get("open_kfid")
         if not (isinstance(text, str) and msgid and user and account):
             log.info(
@@ -240,7 +247,12 @@ class WeChatKfConnector(Connector):
             text=text,
             message_id=str(msgid),
             context={"open_kfid": str(account)},
+            attachments=attachments,
         )
+
+    async def fetch_media(self, attachment: Mapping[str, Any]) -> bytes:
+        """An image the customer sent, by its media_id (``media/get``, as for WeCom apps)."""
+        return await self.api.media(str(attachment["ref"]))
 
     async def send(self, reply: OutgoingReply) -> None:
         """``kf/send_msg`` from the account (the chat id) to the shopper."""

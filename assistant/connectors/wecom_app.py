@@ -8,10 +8,12 @@ chats are send-only), so this is a private channel.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from aiohttp import web
 from wechatpy.enterprise import parse_message
-from wechatpy.enterprise.messages import TextMessage
+from wechatpy.enterprise.messages import ImageMessage, TextMessage
 
 from assistant.connectors.base import BadPayload, Connector, DeliveryFailed, Inbound
 from assistant.connectors.wecom_common import (
@@ -56,22 +58,26 @@ class WeComAppConnector(Connector):
         return Inbound(messages=[message] if message else [], response=acknowledge())
 
     def parse(self, xml: str) -> IncomingMessage | None:
-        """A member's text message; ``None`` for events and other message types."""
+        """A member's text or image message; ``None`` for events and other message types."""
         try:
             message = parse_message(xml)
-            if not isinstance(message, TextMessage):
+            if not isinstance(message, (TextMessage, ImageMessage)):
                 log.info(
                     "wecom_app callback ignored",
                     extra={"platform": self.name, "type": getattr(message, "type", "?")},
                 )
                 return None
-            sender, text, agent = message.source, message.content, message.agent
+            sender, agent = message.source, message.agent
+            image = isinstance(message, ImageMessage)
+            text = "" if image else message.content
+            # An image's MediaId fetches it for three days (media/get); PicUrl is a preview.
+            attachments = [{"kind": "image", "ref": message.media_id}] if image else []
             # MsgId is what WeCom repeats on a retry.
             message_id = str(message.id) if message.id else f"{sender}:{message.time}"
         except Exception as error:  # noqa: BLE001 - xmltodict, missing MsgType, non-numeric ids
             raise BadPayload("decrypted callback is not a WeCom message") from error
-        if not sender or text is None:
-            raise BadPayload("text message without FromUserName or Content")
+        if not sender or text is None or (attachments and not attachments[0]["ref"]):
+            raise BadPayload("message without FromUserName, Content or MediaId")
         if agent and agent != self.settings.agent_id:
             # One callback URL per app: a message for another AgentId is a configuration slip.
             log.warning(
@@ -88,7 +94,12 @@ class WeComAppConnector(Connector):
             text=text,
             message_id=message_id,
             context={"agent_id": agent or self.settings.agent_id},
+            attachments=attachments,
         )
+
+    async def fetch_media(self, attachment: Mapping[str, Any]) -> bytes:
+        """An image the member sent, by its MediaId."""
+        return await self.api.media(str(attachment["ref"]))
 
     async def send(self, reply: OutgoingReply) -> None:
         """``message/send`` to the member (every chat of an app is one to one)."""

@@ -19,10 +19,12 @@ import binascii
 import json
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, ClassVar
 
 from aiohttp import web
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from pydantic import Field, field_validator
 from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.exceptions import InvalidSignatureException
@@ -187,6 +189,7 @@ class WeComBotConnector(Connector):
             # WeCom only calls the bot back from a group when it was @-mentioned.
             mentions_assistant=group,
             context={"response_url": response_url},
+            attachments=image_attachments(payload, msgtype),
         )
 
     def _event_response(self, payload: dict[str, Any], nonce: str) -> web.Response | None:
@@ -249,6 +252,12 @@ class WeComBotConnector(Connector):
             },
         )
 
+    async def fetch_media(self, attachment: Mapping[str, Any]) -> bytes:
+        """An image the shopper sent: downloaded from its URL (valid a few minutes), then
+        decrypted with the message's own ``aeskey``, or the bot's EncodingAESKey."""
+        data, _ = await self.http.download(str(attachment["ref"]))
+        return decrypt_media(data, str(attachment.get("aeskey") or self.config.encoding_aes_key))
+
     async def close(self) -> None:
         await self.http.close()
 
@@ -272,6 +281,43 @@ def message_text(payload: dict[str, Any], msgtype: str) -> str:
         ]
         return " ".join(t for t in texts if t)
     return ""
+
+
+def image_attachments(payload: dict[str, Any], msgtype: str) -> list[dict[str, Any]]:
+    """The images of an ``image`` message or of a ``mixed`` one (text and pictures)."""
+    part = payload.get(msgtype)
+    if not isinstance(part, dict):
+        return []
+    images: list[Any] = [part] if msgtype == "image" else []
+    if msgtype == "mixed":
+        items = part.get("msg_item") if isinstance(part.get("msg_item"), list) else []
+        images = [
+            item.get("image")
+            for item in items
+            if isinstance(item, dict) and item.get("msgtype") == "image"
+        ]
+    attachments = []
+    for image in images:
+        if isinstance(image, dict) and image.get("url"):
+            attachment = {"kind": "image", "ref": str(image["url"])}
+            if image.get("aeskey"):
+                attachment["aeskey"] = str(image["aeskey"])
+            attachments.append(attachment)
+    return attachments
+
+
+def decrypt_media(data: bytes, aes_key: str) -> bytes:
+    """WeCom's media encryption: AES-256-CBC, the key's first 16 bytes as IV, PKCS#7 padding
+    to 32-byte blocks (the scheme of its callbacks)."""
+    key = base64.b64decode(aes_key + "=" * (-len(aes_key) % 4))
+    if len(key) != 32 or not data or len(data) % 16:
+        raise DeliveryFailed("image does not decrypt: wrong key or truncated file", retryable=False)
+    decryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).decryptor()
+    plain = decryptor.update(data) + decryptor.finalize()
+    padding = plain[-1]
+    if not 1 <= padding <= 32 or plain[-padding:] != bytes([padding]) * padding:
+        raise DeliveryFailed("image does not decrypt: bad padding", retryable=False)
+    return plain[:-padding]
 
 
 def sign(token: str, timestamp: str, nonce: str, encrypted: str) -> str:

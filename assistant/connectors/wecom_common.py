@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -227,6 +228,32 @@ class WeComAPI:
                 continue
             _raise_for_errcode(path, answer)
             return answer
+        raise DeliveryFailed(f"{path}: access token rejected twice", retryable=True)
+
+    async def media(self, media_id: str) -> bytes:
+        """A file a member sent (``media/get`` by MediaId). WeCom answers the file itself, or
+        a JSON ``errcode`` body (expired media, bad token) that is handled like :meth:`post`."""
+        path = "/cgi-bin/media/get"
+        for attempt in (1, 2):
+            token = await self.token.get()
+            data, content_type = await self.http.download(
+                path, params={"access_token": token, "media_id": media_id}
+            )
+            if not content_type.startswith(("application/json", "text/plain")):
+                return data
+            try:
+                answer = json.loads(data)
+            except ValueError:
+                return data  # a text-like type with a body that is no errcode: the file
+            if _errcode(answer) in TOKEN_ERRORS:
+                self.token.invalidate(token)
+                log.warning(
+                    "wecom access token rejected, fetching a new one",
+                    extra={"path": path, "attempt": attempt},
+                )
+                continue
+            _raise_for_errcode(path, answer)
+            raise DeliveryFailed(f"{path}: answered JSON instead of the file", retryable=False)
         raise DeliveryFailed(f"{path}: access token rejected twice", retryable=True)
 
     async def close(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -29,6 +30,15 @@ if TYPE_CHECKING:
     from assistant.connectors.delivery import Delivery
 
 logger = logging.getLogger("assistant.chat")
+
+_REPEATS = re.compile(r"(\W)\1{3,}")
+
+# What Rasa reads for a message carrying photos: the send_photo intent, in Rasa's own syntax.
+PHOTO_INTENT = "/send_photo"
+
+
+class NoRoute(RuntimeError):
+    """No running connector can send to this platform."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +83,11 @@ class GroupChat:
         self._workers = asyncio.Semaphore(rules.workers)
         self._conversations: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # Where replies said outside a shopper's request (staff answers, group-buy outcomes)
+        # wait for a platform without a push API: the web chat page polls them. Set by the app.
+        self.local_outboxes: dict[str, Any] = {}
+        # Staff analytics recorder (assistant.analytics.AnalyticsStore); None records nothing.
+        self.analytics: Any = None
 
     # ------------------------------------------------------------------ entry points
     async def accept(self, message: IncomingMessage) -> bool:
@@ -133,6 +148,36 @@ class GroupChat:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def deliver(self, reply: OutgoingReply) -> bool:
+        """Send one reply said outside a shopper's request; False when it did not arrive.
+
+        Raises ``NoRoute`` when no running connector serves the reply's platform."""
+        outbox = self.local_outboxes.get(reply.platform)
+        if outbox is not None:
+            outbox.push(reply)
+            return True
+        connector = self.connectors.get(reply.platform)
+        if connector is None or self.delivery is None:
+            raise NoRoute(f"no connector is running for platform {reply.platform!r}")
+        return await self.delivery.send(connector, reply)
+
+    async def announce(self, platform: str, chat_id: str, body: str) -> bool:
+        """Tell a whole group something (a group-buy formed or failed): no @-mention, and
+        through the same compliance guard as every reply."""
+        reply = OutgoingReply(
+            platform=platform,
+            chat_id=chat_id,
+            to_user="",
+            to_user_name="",
+            text=body,
+            mention=False,
+        )
+        language = detect_language(body)
+        guarded, changes = self.guard.check_replies([reply], language)
+        if changes:
+            await asyncio.to_thread(self.guard.record, f"{platform}:{chat_id}:", changes, language)
+        return all([await self.deliver(r) for r in guarded])
 
     # ------------------------------------------------------------------ steps
     def _admit(self, message: IncomingMessage) -> Verdict | None:
@@ -207,6 +252,16 @@ class GroupChat:
         if changes:
             # Rare (only changed replies are stored), and kept off the event loop.
             await asyncio.to_thread(self.guard.record, message.conversation_id, changes, language)
+        recorder = self.analytics
+        if recorder is not None:
+            try:
+                question = strip_mentions(message.text, self._names(message))
+                await asyncio.to_thread(recorder.record_turn, message, question, guarded, answered)
+            except Exception:  # noqa: BLE001 - a lost statistic must never cost a reply
+                logger.exception(
+                    "could not record analytics",
+                    extra={"conversation_id": message.conversation_id},
+                )
         return guarded, answered
 
     async def _compose(
@@ -217,11 +272,21 @@ class GroupChat:
         cleaned = strip_mentions(message.text, self._names(message))
         language = detect_language(cleaned)
         notes: list[str] = []
+        # Rasa reads "/intent{...}" as an intent with entities: a shopper must not be able to
+        # skip NLU (or fill slots) that way, so their own leading slashes are dropped.
+        cleaned = cleaned.lstrip("/").strip()
+        if message.attachments and not cleaned:
+            # Photos alone go to Rasa as the send_photo intent (Rasa's "/intent" syntax); with
+            # words, the words are the message and the photos ride along in the metadata.
+            cleaned = PHOTO_INTENT
         if not cleaned:
             return [self._reply(message, text("empty_message", language))], True, language
         if len(cleaned) > self.rules.max_message_chars:
             cleaned = cleaned[: self.rules.max_message_chars]
             notes.append(text("too_long", language, limit=self.rules.max_message_chars))
+        # "？？？？？？" or a wall of "。" says no more than three would, and long runs of one
+        # character are far outside what the NLU model was trained on (it hallucinates entities).
+        cleaned = _REPEATS.sub(r"\1\1\1", cleaned)
         try:
             bot_messages = await self.rasa.send(
                 message.conversation_id, cleaned, self._metadata(message)
@@ -252,7 +317,7 @@ class GroupChat:
 
     @staticmethod
     def _metadata(message: IncomingMessage) -> dict[str, Any]:
-        return {
+        metadata: dict[str, Any] = {
             "platform": message.platform,
             "chat_id": message.chat_id,
             "chat_type": message.chat_type,
@@ -260,6 +325,9 @@ class GroupChat:
             "user_name": message.sender_name,
             "message_id": message.message_id,
         }
+        if message.attachments:
+            metadata["attachments"] = [dict(a) for a in message.attachments]
+        return metadata
 
     def _route(
         self, message: IncomingMessage, bot_messages: list[dict[str, Any]], language: str
@@ -283,7 +351,9 @@ class GroupChat:
                 continue
             replies.append(self._reply(message, body, private=private, custom=custom))
             if private and not pointed:
-                pointer = self._reply(message, text("private_pointer", language))
+                # An action may word the group's note itself ("券码已私信发给你").
+                note = str(custom.get("group_note") or text("private_pointer", language))
+                pointer = self._reply(message, note)
                 replies.append(replace(pointer, pointer=True))
                 pointed = True
         return replies

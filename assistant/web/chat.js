@@ -303,18 +303,118 @@ function receive(groupId, entry, replies, mentioned) {
   }
   entry.state = "answered";
   if (!mentioned) entry.note = "未 @,按本群规则回答 · answered by this group's rule";
-  for (const reply of replies) {
-    if (reply.private) {
-      state.privates.push({ to: reply.to_user, group: groupId, text: reply.text, time: now() });
-      if (reply.to_user !== state.current.shopper) {
-        state.unreadPrivate[reply.to_user] = (state.unreadPrivate[reply.to_user] || 0) + 1;
-      }
-    } else {
-      history(groupId).push({ kind: "bot", to: reply.to_user, text: reply.text, time: now() });
-      if (groupId !== state.current.group) state.unreadGroup[groupId] = (state.unreadGroup[groupId] || 0) + 1;
+  for (const reply of replies) showReply(groupId, reply);
+}
+
+/** One reply in the group (it @-mentions its shopper) or in that shopper's private panel. */
+function showReply(groupId, reply) {
+  if (reply.private) {
+    state.privates.push({ to: reply.to_user, group: groupId, text: reply.text, time: now() });
+    if (reply.to_user !== state.current.shopper) {
+      state.unreadPrivate[reply.to_user] = (state.unreadPrivate[reply.to_user] || 0) + 1;
     }
+  } else {
+    history(groupId).push({ kind: "bot", to: reply.to_user, text: reply.text, time: now() });
+    if (groupId !== state.current.group) state.unreadGroup[groupId] = (state.unreadGroup[groupId] || 0) + 1;
   }
 }
+
+// ------------------------------------------------------------------ staff replies
+// Staff answering a hand-off from the console reach the page through GET /api/chat/updates:
+// each group is polled from the newest reply seen (a fresh page starts at "now").
+const staffPoll = { after: {}, every: 2000 };
+
+async function pollStaffReplies() {
+  for (const g of state.groups) {
+    try {
+      const params = new URLSearchParams({ chat_id: g.id });
+      if (staffPoll.after[g.id] !== undefined) params.set("after", staffPoll.after[g.id]);
+      const response = await fetch(`/api/chat/updates?${params}`);
+      if (!response.ok) continue;
+      const body = await response.json();
+      for (const reply of body.replies || []) showReply(g.id, reply);
+      staffPoll.after[g.id] = body.last;
+      if ((body.replies || []).length) render();
+    } catch (problem) {
+      // The next poll tries again; the page keeps working meanwhile.
+    }
+  }
+  setTimeout(pollStaffReplies, staffPoll.every);
+}
+
+// ------------------------------------------------------------------ photos
+// A photo goes out like a platform's image message: POST /api/chat/send with `image` (base64).
+// It is addressed to the assistant (as a photo sent in reply to it would be), so the after-sales
+// flow keeps it with the shopper's ticket. Photos are shrunk here to fit the server's limit;
+// anything that is no image is sent as it is, and the server's refusal is shown.
+const photoUpload = { maxBytes: 700 * 1024, maxSide: 1600 };
+
+function readAsDataUrl(blob) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(reader.result);
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(blob);
+  });
+}
+
+async function shrinkPhoto(file) {
+  if (!file.type.startsWith("image/") || file.size <= photoUpload.maxBytes) return readAsDataUrl(file);
+  try {
+    const bitmap = await createImageBitmap(file);
+    const scale = Math.min(1, photoUpload.maxSide / Math.max(bitmap.width, bitmap.height));
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.round(bitmap.width * scale);
+    canvas.height = Math.round(bitmap.height * scale);
+    canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    for (const quality of [0.85, 0.7, 0.55, 0.4]) {
+      const url = canvas.toDataURL("image/jpeg", quality);
+      if ((url.length - url.indexOf(",") - 1) * 0.75 <= photoUpload.maxBytes) return url;
+    }
+  } catch (problem) {
+    // A format the browser cannot draw (HEIC in most browsers): the server judges the original.
+  }
+  return readAsDataUrl(file);
+}
+
+async function sendPhoto() {
+  const picker = $("photo-file");
+  const file = picker.files[0];
+  picker.value = "";
+  if (!file) return;
+  const g = group();
+  const me = person();
+  const entry = { kind: "shopper", from: me.id, text: `[照片 photo] ${file.name}`, time: now(), state: "pending" };
+  history(g.id).push(entry);
+  state.waiting[g.id] = (state.waiting[g.id] || 0) + 1;
+  render();
+  try {
+    const image = await shrinkPhoto(file);
+    const response = await fetch("/api/chat/send", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ chat_id: g.id, user_id: me.id, user_name: me.name, text: "", mentioned: true, image }),
+    });
+    const body = await response.json().catch(() => ({}));
+    if (response.ok) {
+      receive(g.id, entry, body.replies || [], true);
+    } else {
+      entry.state = "failed";
+      entry.note = response.status === 413
+        ? "图片太大 · the picture is too large"
+        : `发送失败 · not sent: ${body.error || response.status}`;
+    }
+  } catch (problem) {
+    entry.state = "failed";
+    entry.note = "网络错误,请稍后再试 · network error, please try again";
+  } finally {
+    state.waiting[g.id] -= 1;
+    render();
+  }
+}
+
+$("photo").addEventListener("click", () => $("photo-file").click());
+$("photo-file").addEventListener("change", sendPhoto);
 
 async function loadInfo() {
   try {
@@ -343,3 +443,4 @@ $("mention").addEventListener("click", insertMention);
 $("add-shopper").addEventListener("submit", addShopper);
 render();
 loadInfo();
+pollStaffReplies();

@@ -171,3 +171,25 @@ def test_starting_needs_two_people_and_a_future_deadline(promotions: SqlPromotio
         start(promotions, size=1)
     with pytest.raises(ValueError, match="deadline"):
         start(promotions, hours=0)
+
+
+def test_the_forming_reply_and_racing_sweepers_announce_an_outcome_once(
+    promotions_factory: PromotionsFactory,
+) -> None:
+    instances = [promotions_factory() for _ in range(4)]
+    started = start(instances[0], size=2)
+    instances[0].group_buys.join(started.group_buy_id, "bob", NOW)
+    open_one = start(instances[0])
+
+    # The join's reply and three sweepers race to tell the group it formed.
+    told = race(
+        4,
+        lambda n: (
+            instances[n].group_buys.claim_announcement(started.group_buy_id)
+            if n == 0
+            else len(instances[n].group_buys.expire_due(NOW))
+        ),
+    )
+
+    assert sum(int(t) for t in told) == 1
+    assert instances[0].group_buys.claim_announcement(open_one.group_buy_id) is False  # open

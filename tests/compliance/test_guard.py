@@ -3,6 +3,7 @@ log, and the sentences the assistant really says passing unchanged."""
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
 from collections.abc import Iterator
@@ -12,14 +13,19 @@ from typing import Any
 import pytest
 import yaml
 
+from assistant.advisor import routine_texts
+from assistant.aftersales import texts as aftersales_texts
+from assistant.commerce import promotion_texts
 from assistant.compliance.guard import OutgoingGuard, check_text
 from assistant.compliance.rules import RulesFile
 from assistant.compliance.store import ComplianceLog
 from assistant.config import REPO_ROOT
+from assistant.handoff import texts as handoff_texts
 from assistant.messages import OutgoingReply
 from assistant.texts import TEXTS
 from assistant.vocabulary import CATEGORIES, CONCERNS, CONTRAINDICATIONS, SKIN_TYPES
 
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 BLOCKED_ZH = TEXTS["compliance_blocked"]["zh"]
 BLOCKED_EN = TEXTS["compliance_blocked"]["en"]
 
@@ -107,6 +113,7 @@ def test_medical_claims_block_the_whole_reply(
         "Redirection cannot be guaranteed. Every order has a 30-day quality guarantee.",
         "This is not a cure; if you take prescription medication, ask your doctor.",
         "Secure checkout, and the treat step comes after toner.",
+        "I've asked a member of our team to take over (ticket #1).",
     ],
 )
 def test_exceptions_keep_legitimate_sentences(guard: OutgoingGuard, legit: str) -> None:
@@ -134,6 +141,10 @@ def test_everything_the_assistant_really_says_passes_unchanged(guard: OutgoingGu
     domain = yaml.safe_load((REPO_ROOT / "domain.yml").read_text(encoding="utf-8"))
     sentences += [("domain.yml", s) for s in _strings(domain["responses"])]
     sentences += [("texts.py", s) for s in _strings(TEXTS) if s != BLOCKED_ZH]
+    # The journeys' own text tables (hand-off, promotions, routines, after-sales).
+    for module in (handoff_texts, promotion_texts, routine_texts, aftersales_texts):
+        # Placeholders such as "{cheapest:g}" are filled with numbers and names, never said.
+        sentences += [(module.__name__, _PLACEHOLDER.sub("9", s)) for s in _strings(module._TEXTS)]
     for terms in (SKIN_TYPES, CONCERNS, CONTRAINDICATIONS, CATEGORIES):
         sentences += [("vocabulary", t) for term in terms for t in (term.zh, term.en)]
     assert len(sentences) > 1000

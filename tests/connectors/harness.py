@@ -23,6 +23,7 @@ from assistant.connectors.delivery import Delivery, RetryPolicy
 from assistant.connectors.gateway import webhook_routes
 from assistant.groupchat.inbox import MessageInbox
 from assistant.groupchat.pipeline import ChatRules, GroupChat
+from assistant.messages import IncomingMessage
 from assistant.rasa_client import RasaClient
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -168,3 +169,40 @@ class Rig:
         await self.connector.close()
         if self.client is not None:
             await self.client.close()
+
+
+class Capture:
+    """A connector behind the real webhook route with a group layer that only collects what
+    the connector parsed (no Rasa): for what a platform's payload becomes."""
+
+    def __init__(self, connector: Connector) -> None:
+        self.connector = connector
+        self.accepted: list[IncomingMessage] = []
+        self.client: TestClient | None = None
+
+    async def start(self) -> TestClient:
+        async def accept(message: IncomingMessage) -> bool:
+            self.accepted.append(message)
+            return True
+
+        app = web.Application()
+        app.add_routes(
+            webhook_routes({self.connector.name: self.connector}, SimpleNamespace(accept=accept))
+        )  # type: ignore[arg-type]
+        self.client = TestClient(TestServer(app))
+        await self.client.start_server()
+        return self.client
+
+    async def close(self) -> None:
+        await self.connector.close()
+        if self.client is not None:
+            await self.client.close()
+
+
+def serve_bytes(data: bytes, content_type: str = "image/jpeg") -> Handler:
+    """A FakePlatform handler answering a media download with ``data``."""
+
+    async def handler(_: web.Request) -> web.StreamResponse:
+        return web.Response(body=data, content_type=content_type)
+
+    return handler

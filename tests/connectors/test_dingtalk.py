@@ -32,7 +32,8 @@ from assistant.connectors.dingtalk import (
     DingTalkSettings,
 )
 from assistant.connectors.registry import ConnectorConfigError, build_connector
-from tests.connectors.harness import FakePlatform, Rig
+from tests.aftersales.images import JPEG
+from tests.connectors.harness import FakePlatform, Rig, serve_bytes
 from tests.stack import KnownOrder
 
 APP_KEY = "dingtestappkey0001"
@@ -274,7 +275,7 @@ async def test_requests_not_signed_by_dingtalk_are_refused(
         ("no msgId", "drop:msgId", 400),
         ("no conversationId", "drop:conversationId", 400),
         ("text is not an object", "text:broken", 400),
-        ("picture message (ignored)", "picture", 200),
+        ("audio message (ignored)", "audio", 200),
         ("group message not @-ing the robot", "not-at", 200),
     ],
 )
@@ -287,8 +288,8 @@ async def test_malformed_or_unanswerable_bodies_never_reach_rasa(
 ) -> None:
     test_rig, client, spy = rig
     shopper = Shopper(base_url(fake))
-    if body == "picture":
-        body = shopper.message("", msgtype="picture")
+    if body == "audio":
+        body = shopper.message("", msgtype="audio")
     elif body == "not-at":
         body = shopper.message("油皮用哪款洗面奶?", at_robot=False)
     elif body == "text:broken":
@@ -643,3 +644,28 @@ def test_assistant_yml_section_reads_secrets_from_the_environment(
     assert APP_SECRET not in json.dumps(connector.describe())
     with pytest.raises(ConnectorConfigError, match="app_secret"):
         build_connector("dingtalk", {"app_key": APP_KEY})
+
+
+# ---------------------------------------------------------------------- photos
+async def test_pictures_are_parsed_and_fetched_through_a_download_code(fake: FakePlatform) -> None:
+    connector = make_connector(fake)
+    shopper = Shopper(base_url(fake))
+    picture = connector.parse(shopper.message("", msgtype="picture"))
+    assert picture is not None and picture.text == "" and picture.mentions_assistant
+    assert picture.attachments == [{"kind": "image", "ref": "dl-code", "robot_code": APP_KEY}]
+    rich = shopper.message("", msgtype="richText")
+    rich["content"] = {
+        "richText": [{"text": "瓶子漏了"}, {"downloadCode": "dl-2", "type": "picture"}]
+    }
+    parsed = connector.parse(rich)
+    assert parsed is not None and parsed.text == "瓶子漏了"
+    assert [a["ref"] for a in parsed.attachments] == ["dl-2"]
+
+    download = "/v1.0/robot/messageFiles/download"
+    fake.route("POST", download, {"downloadUrl": f"{base_url(fake)}/files/dl-code.jpg"})
+    fake.route("GET", "/files/dl-code.jpg", serve_bytes(JPEG))
+    assert await connector.fetch_media(picture.attachments[0]) == JPEG
+    (call,) = fake.calls_to(download)
+    assert call.json() == {"downloadCode": "dl-code", "robotCode": APP_KEY}
+    assert call.headers["x-acs-dingtalk-access-token"].startswith("token-")
+    await connector.close()

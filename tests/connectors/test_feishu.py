@@ -30,7 +30,8 @@ from lark_oapi.ws.pb.pbbp2_pb2 import Frame
 
 from assistant.connectors.feishu import FeishuConnector, FeishuSettings
 from assistant.messages import IncomingMessage
-from tests.connectors.harness import FakePlatform, Rig
+from tests.aftersales.images import JPEG
+from tests.connectors.harness import Capture, FakePlatform, Rig, serve_bytes
 from tests.stack import KnownOrder
 
 APP_ID = "cli_a1b2c3d4e5f6"
@@ -671,3 +672,44 @@ async def test_long_connection_with_rejected_credentials_ends_so_the_gateway_ret
         await asyncio.wait_for(connector.run(lambda m: asyncio.sleep(0, result=True)), 30)
     assert connector._ws_loop is None
     await connector.close()
+
+
+# ---------------------------------------------------------------------- photos
+async def test_images_are_parsed_and_fetched_as_message_resources(platform: FakePlatform) -> None:
+    capture = Capture(connector_for(platform))
+    client = await capture.start()
+    shopper, chat = new_id("ou"), new_id("oc")
+    image = message_event(chat_id=chat, sender=shopper, text="", chat_type="p2p", mention_bot=False)
+    image["event"]["message"]["message_type"] = "image"
+    image["event"]["message"]["content"] = json.dumps({"image_key": "img_v2_abc"})
+    post = message_event(chat_id=chat, sender=shopper, text="")
+    post["event"]["message"]["message_type"] = "post"
+    post["event"]["message"]["content"] = json.dumps(
+        {
+            "title": "",
+            "content": [
+                [{"tag": "at", "user_id": "@_user_1"}, {"tag": "text", "text": " 瓶盖裂了"}],
+                [{"tag": "img", "image_key": "img_v2_def"}],
+            ],
+        },
+        ensure_ascii=False,
+    )
+    for event in (image, post):
+        body, headers = signed_request(event)
+        assert (await client.post("/webhooks/feishu", data=body, headers=headers)).status == 200
+
+    alone, with_words = capture.accepted
+    image_id = image["event"]["message"]["message_id"]
+    assert alone.attachments == [{"kind": "image", "ref": "img_v2_abc", "message_id": image_id}]
+    assert alone.text == ""
+    assert with_words.mentions_assistant and with_words.text == f"@{BOT_NAME} 瓶盖裂了"
+    assert [a["ref"] for a in with_words.attachments] == ["img_v2_def"]
+
+    resource = f"{MESSAGES}/{image_id}/resources/img_v2_abc"
+    platform.fail(resource, 400, body={"code": 99991663, "msg": "token expired"})
+    platform.route("GET", resource, serve_bytes(JPEG))
+    assert await capture.connector.fetch_media(alone.attachments[0]) == JPEG
+    first, second = platform.calls_to(resource)
+    assert second.query == {"type": "image"}
+    assert first.headers["Authorization"] != second.headers["Authorization"]  # refreshed
+    await capture.close()

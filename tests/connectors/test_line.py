@@ -24,7 +24,8 @@ from assistant.connectors.gateway import webhook_routes
 from assistant.connectors.line import LineConnector, LineSettings
 from assistant.groupchat.inbox import inbox_table
 from assistant.messages import IncomingMessage, OutgoingReply
-from tests.connectors.harness import FakePlatform, Rig
+from tests.aftersales.images import JPEG
+from tests.connectors.harness import Capture, FakePlatform, Rig, serve_bytes
 
 SECRET = "8c5b0a4f2e6d4b7a9c1e3f5a7b9d1c3e"
 ACCESS_TOKEN = "long-lived-channel-access-token"
@@ -599,3 +600,31 @@ async def test_long_answers_arrive_whole_and_braces_are_shown_literally(
     assert messages[0]["text"].startswith("{user} 套装{{限时}}")
     shown = messages[0]["text"][len("{user} ") :].replace("{{", "{").replace("}}", "}")
     assert shown + messages[1]["text"] == text
+
+
+# ---------------------------------------------------------------------- photos
+async def test_an_image_message_is_parsed_and_its_content_fetched_by_message_id(
+    platform: FakePlatform,
+) -> None:
+    base = str(platform.server.make_url("")).rstrip("/")  # type: ignore[union-attr]
+    capture = Capture(make_connector(platform, data_api_base=base))
+    client = await capture.start()
+    shopper = line_id("U")
+    event = text_event("", user_id=shopper, message_id="48151623")
+    event["message"] = {
+        "type": "image",
+        "id": "48151623",
+        "quoteToken": "q" + uuid.uuid4().hex,
+        "contentProvider": {"type": "line"},
+    }
+    assert (await post(client, body_of(event))).status == 200
+
+    (parsed,) = capture.accepted
+    assert parsed.attachments == [{"kind": "image", "ref": "48151623"}]
+    assert (parsed.chat_type, parsed.text) == ("private", "")
+    content = "/v2/bot/message/48151623/content"
+    platform.route("GET", content, serve_bytes(JPEG))
+    assert await capture.connector.fetch_media(parsed.attachments[0]) == JPEG
+    (call,) = platform.calls_to(content)
+    assert call.headers["Authorization"] == f"Bearer {ACCESS_TOKEN}"
+    await capture.close()

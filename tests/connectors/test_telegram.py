@@ -27,7 +27,8 @@ from assistant.connectors.telegram import SECRET_HEADER, TelegramConnector, Tele
 from assistant.groupchat.inbox import inbox_table
 from assistant.messages import IncomingMessage
 from assistant.texts import text as shared_text
-from tests.connectors.harness import Call, FakePlatform, Rig
+from tests.aftersales.images import JPEG
+from tests.connectors.harness import Call, Capture, FakePlatform, Rig, serve_bytes
 
 BOT_ID = 7012345678
 TOKEN = f"{BOT_ID}:AAHfakeTokenForTests_0123456789abcdef"
@@ -545,3 +546,60 @@ async def test_polling_answers_updates_and_a_restart_does_not_read_them_again(
         await again.close()
     assert form(calls[calls_before])["offset"] == "502"
     assert accepted == []
+
+
+# ---------------------------------------------------------------------------- photos
+async def test_a_photo_is_parsed_at_its_largest_size_and_fetched_through_the_bot_api(
+    fake: FakePlatform, api: BotAPI
+) -> None:
+    connector = TelegramConnector(settings(fake))
+    capture = Capture(connector)
+    client = await capture.start()
+    group, shopper = _ids()
+    caption, entities = mention("盒子压坏了")
+    body = update(group, _user(shopper), "x", message_id=12)
+    message = body["message"]
+    message.pop("text")
+    message.pop("entities", None)
+    message["photo"] = [
+        {"file_id": "small", "file_unique_id": "s", "width": 90, "height": 90},
+        {"file_id": "big", "file_unique_id": "b", "width": 1280, "height": 960, "file_size": 23},
+    ]
+    message["caption"] = caption
+    message["caption_entities"] = [e.to_dict() for e in entities]
+    assert (await post(client, body)).status == 200
+
+    (parsed,) = capture.accepted
+    assert parsed.attachments == [{"kind": "image", "ref": "big", "size": 23}]
+    assert parsed.mentions_assistant and parsed.text == caption
+
+    fake.route(
+        "POST",
+        f"{PREFIX}/getFile",
+        {"ok": True, "result": {"file_id": "big", "file_unique_id": "b", "file_path": "p/7.jpg"}},
+    )
+    fake.route("GET", f"/file/bot{TOKEN}/p/7.jpg", serve_bytes(JPEG))
+    assert await connector.fetch_media(parsed.attachments[0]) == JPEG
+    assert form(fake.calls_to(f"{PREFIX}/getFile")[0])["file_id"] == "big"
+    await capture.close()
+
+
+async def test_an_image_sent_as_a_file_is_a_photo_but_other_files_are_not(
+    fake: FakePlatform, api: BotAPI
+) -> None:
+    connector = TelegramConnector(settings(fake))
+    capture = Capture(connector)
+    client = await capture.start()
+    shopper = _ids()[1]
+    for n, mime in enumerate(("image/png", "application/pdf")):
+        body = update(shopper, _user(shopper), "x", message_id=20 + n, kind=Chat.PRIVATE)
+        body["message"].pop("text")
+        body["message"]["document"] = {
+            "file_id": f"doc{n}",
+            "file_unique_id": "d",
+            "mime_type": mime,
+        }
+        assert (await post(client, body)).status == 200
+    (parsed,) = capture.accepted
+    assert parsed.attachments[0]["ref"] == "doc0" and parsed.text == ""
+    await capture.close()

@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 
 from assistant.connectors.wechat_kf import WeChatKfConnector, WeChatKfSettings
 from assistant.groupchat.inbox import inbox_table
-from tests.connectors.harness import Rig
+from tests.aftersales.images import JPEG
+from tests.connectors.harness import Rig, serve_bytes
 from tests.connectors.test_wecom_app import (
     GETTOKEN,
     PRODUCT_QUESTION,
@@ -196,12 +197,12 @@ async def test_bad_requests_are_refused_and_nothing_is_pulled(start_kf: StartKf)
     assert kf.inbox_rows() == 0
 
 
-async def test_agent_messages_and_pictures_are_not_answered(start_kf: StartKf) -> None:
+async def test_agent_messages_and_voice_are_not_answered(start_kf: StartKf) -> None:
     kf = await start_kf()
     user = new_customer()
     kf.says(user, "您好,请问有什么可以帮您?", origin=AGENT)
-    kf.fake.log.append({**kf.fake.log[-1], "msgid": "pic1", "origin": CUSTOMER,
-                        "msgtype": "image", "image": {"media_id": "m"}})  # fmt: skip
+    kf.fake.log.append({**kf.fake.log[-1], "msgid": "voice1", "origin": CUSTOMER,
+                        "msgtype": "voice", "voice": {"media_id": "m"}})  # fmt: skip
     assert (await kf.notify()).status == 200
     await kf.rig.drain()
     assert kf.inbox_rows() == 0 and kf.fake.calls_to(SEND) == []
@@ -350,3 +351,32 @@ async def test_the_cursor_moves_only_once_the_messages_are_stored(
     await kf.rig.drain()
     assert [s["cursor"] for s in kf.fake.syncs] == ["", ""]  # read again from the start
     assert len(kf.fake.to(user)) >= 1
+
+
+# ---------------------------------------------------------------------- photos
+async def test_a_customer_picture_is_parsed_and_fetched_by_media_id(tmp_path: Path) -> None:
+    fake = FakeKf()
+    settings = WeChatKfSettings(
+        api_base=await fake.start(),
+        corp_id=f"ww{uuid.uuid4().hex[:16]}",
+        secret="kf-secret",
+        token=uuid.uuid4().hex,
+        encoding_aes_key=new_aes_key(),
+        state_url=f"sqlite:///{tmp_path / 'kf-state.db'}",
+    )
+    fake.route("GET", "/cgi-bin/media/get", serve_bytes(JPEG))
+    connector = WeChatKfConnector(settings)
+    user, account = new_customer(), f"wk{uuid.uuid4().hex[:16]}"
+    item = {"msgid": "pic1", "open_kfid": account, "external_userid": user,
+            "send_time": int(time.time()), "origin": CUSTOMER,
+            "msgtype": "image", "image": {"media_id": "MEDIA_KF"}}  # fmt: skip
+    parsed = connector.parse(item)
+    assert parsed is not None
+    assert (parsed.sender_id, parsed.chat_id, parsed.text) == (user, account, "")
+    assert parsed.attachments == [{"kind": "image", "ref": "MEDIA_KF"}]
+    # A picture an agent sent is still nobody's question.
+    assert connector.parse({**item, "origin": AGENT}) is None
+    assert await connector.fetch_media(parsed.attachments[0]) == JPEG
+    assert fake.calls_to("/cgi-bin/media/get")[0].query["media_id"] == "MEDIA_KF"
+    await connector.close()
+    await fake.close()

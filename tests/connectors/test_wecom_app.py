@@ -4,6 +4,7 @@ answered through the real group layer and Rasa, replies checked at a fake WeCom 
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import time
 import uuid
@@ -22,7 +23,8 @@ from wechatpy.utils import WeChatSigner
 
 from assistant.connectors.wecom_app import WeComAppConnector, WeComAppSettings
 from assistant.groupchat.inbox import inbox_table
-from tests.connectors.harness import FakePlatform, Rig
+from tests.aftersales.images import JPEG
+from tests.connectors.harness import Capture, FakePlatform, Rig
 
 SEND = "/cgi-bin/message/send"
 GETTOKEN = "/cgi-bin/gettoken"
@@ -142,10 +144,8 @@ class AppRig:
             )
 
 
-@pytest.fixture
-async def app(rasa_url: str, tmp_path: Path) -> AsyncIterator[AppRig]:
-    fake = FakeWeCom()
-    api_base = await fake.start()
+def app_settings(api_base: str) -> tuple[WeComAppSettings, WeComSender]:
+    """A fresh corp's app settings, and a sender encrypting callbacks with its keys."""
     corp_id, token, aes_key = f"ww{uuid.uuid4().hex[:16]}", uuid.uuid4().hex, new_aes_key()
     settings = WeComAppSettings(
         api_base=api_base,
@@ -155,9 +155,16 @@ async def app(rasa_url: str, tmp_path: Path) -> AsyncIterator[AppRig]:
         token=token,
         encoding_aes_key=aes_key,
     )
+    return settings, WeComSender(corp_id, token, aes_key)
+
+
+@pytest.fixture
+async def app(rasa_url: str, tmp_path: Path) -> AsyncIterator[AppRig]:
+    fake = FakeWeCom()
+    settings, sender = app_settings(await fake.start())
     rig = Rig(WeComAppConnector(settings), rasa_url, tmp_path)
     client = await rig.start()
-    yield AppRig(rig, client, fake, WeComSender(corp_id, token, aes_key))
+    yield AppRig(rig, client, fake, sender)
     await rig.close()
     await fake.close()
 
@@ -225,10 +232,10 @@ async def test_events_and_other_message_types_are_acknowledged_and_ignored(app: 
     head = f"<ToUserName>{corp}</ToUserName><FromUserName>{user}</FromUserName>"
     head += f"<CreateTime>{int(time.time())}</CreateTime><AgentID>{AGENT_ID}</AgentID>"
     enter = f"<xml>{head}<MsgType>event</MsgType><Event>enter_agent</Event></xml>"
-    picture = f"<xml>{head}<MsgType>image</MsgType><PicUrl>http://x/y.jpg</PicUrl>"
-    picture += f"<MediaId>m</MediaId><MsgId>{new_msg_id()}</MsgId></xml>"
+    location = f"<xml>{head}<MsgType>location</MsgType><Location_X>30.1</Location_X>"
+    location += f"<Location_Y>120.2</Location_Y><MsgId>{new_msg_id()}</MsgId></xml>"
     unknown = f"<xml>{head}<MsgType>event</MsgType><Event>brand_new_event</Event></xml>"
-    for xml in (enter, picture, unknown):
+    for xml in (enter, location, unknown):
         response = await app.post(xml)
         assert response.status == 200
     undecodable = f"<xml>{head}</xml>"  # decrypts, but carries no MsgType
@@ -300,3 +307,45 @@ async def test_an_expired_access_token_is_refreshed_and_the_send_succeeds(app: A
     sent = app.fake.to(user2)
     assert sent and all(body["access_token"] == "TOKEN2" for body in sent)
     assert len(app.fake.calls_to(GETTOKEN)) == 2
+
+
+# ---------------------------------------------------------------------- photos
+def image_xml(corp_id: str, user: str, media_id: str) -> str:
+    """A member's picture to the app, as WeCom's callback decrypts to."""
+    return (
+        f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName>"
+        f"<FromUserName><![CDATA[{user}]]></FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[image]]></MsgType>"
+        f"<PicUrl><![CDATA[https://wework.qpic.cn/preview]]></PicUrl>"
+        f"<MediaId><![CDATA[{media_id}]]></MediaId><MsgId>{new_msg_id()}</MsgId>"
+        f"<AgentID>{AGENT_ID}</AgentID></xml>"
+    )
+
+
+async def media_get(fake: FakeWeCom, request: web.Request) -> web.StreamResponse:
+    """media/get: the file, or WeCom's JSON errcode for an expired token."""
+    if request.query.get("access_token") in fake.expired:
+        return web.json_response({"errcode": 42001, "errmsg": "access_token expired"})
+    return web.Response(body=JPEG, content_type="image/jpeg")
+
+
+async def test_a_picture_is_parsed_and_fetched_by_media_id_refreshing_an_expired_token() -> None:
+    fake = FakeWeCom()
+    settings, sender = app_settings(await fake.start())
+    fake.route("GET", "/cgi-bin/media/get", functools.partial(media_get, fake))
+    capture = Capture(WeComAppConnector(settings))
+    client = await capture.start()
+    query, body = sender.encrypt(image_xml(sender.corp_id, new_user(), "MEDIA_1"))
+    assert (await client.post("/webhooks/wecom_app", params=query, data=body)).status == 200
+
+    (parsed,) = capture.accepted
+    assert parsed.attachments == [{"kind": "image", "ref": "MEDIA_1"}] and parsed.text == ""
+    fake.expired.add("TOKEN1")
+    assert await capture.connector.fetch_media(parsed.attachments[0]) == JPEG
+    calls = fake.calls_to("/cgi-bin/media/get")
+    assert [(c.query["access_token"], c.query["media_id"]) for c in calls] == [
+        ("TOKEN1", "MEDIA_1"),
+        ("TOKEN2", "MEDIA_1"),
+    ]
+    await capture.close()
+    await fake.close()

@@ -19,16 +19,19 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from wechatpy.enterprise.crypto import PrpCrypto
 from wechatpy.utils import WeChatSigner
 
+from assistant.connectors.base import DeliveryFailed
 from assistant.connectors.wecom_bot import (
     MAX_MARKDOWN_BYTES,
     WeComBotConnector,
     WeComBotSettings,
 )
 from assistant.messages import OutgoingReply
-from tests.connectors.harness import Call, FakePlatform, Rig
+from tests.aftersales.images import JPEG
+from tests.connectors.harness import Call, Capture, FakePlatform, Rig, serve_bytes
 from tests.stack import KnownOrder
 
 TOKEN = "QDG6eK"
@@ -526,3 +529,59 @@ async def test_replies_are_only_posted_to_wecoms_api(env: Env) -> None:
 def test_settings_refuse_a_malformed_aes_key() -> None:
     with pytest.raises(ValueError, match="EncodingAESKey"):
         WeComBotSettings(token=TOKEN, encoding_aes_key="too-short")
+
+
+# ---------------------------------------------------------------------- photos
+def encrypt_file(data: bytes, key: str) -> bytes:
+    """How WeCom serves a picture: AES-256-CBC, IV = first 16 key bytes, PKCS#7 to 32."""
+    raw = base64.b64decode(key + "=" * (-len(key) % 4))
+    padding = 32 - len(data) % 32
+    encryptor = Cipher(algorithms.AES(raw), modes.CBC(raw[:16])).encryptor()
+    return encryptor.update(data + bytes([padding]) * padding) + encryptor.finalize()
+
+
+async def test_pictures_are_parsed_downloaded_and_decrypted() -> None:
+    fake = FakePlatform()
+    base = await fake.start()
+    settings = WeComBotSettings(api_base=base, token=TOKEN, encoding_aes_key=AES_KEY, bot_name=BOT)
+    capture = Capture(WeComBotConnector(settings))
+    client = await capture.start()
+    shopper = Shopper.new()
+    image = text_callback(base, shopper, "", group=False)
+    del image["text"]
+    image["msgtype"], image["image"] = "image", {"url": f"{base}/img/1"}
+    # A mixed message's picture may carry its own key.
+    mixed = text_callback(base, shopper, "")
+    del mixed["text"]
+    mixed["msgtype"] = "mixed"
+    mixed["mixed"] = {
+        "msg_item": [
+            {"msgtype": "text", "text": {"content": f"@{BOT} 瓶子裂了"}},
+            {"msgtype": "image", "image": {"url": f"{base}/img/2", "aeskey": OTHER_KEY}},
+        ]
+    }
+    for payload in (image, mixed):
+        encrypted = encrypt(json.dumps(payload))
+        body = json.dumps({"encrypt": encrypted})
+        assert (await client.post(WEBHOOK, params=signed_query(encrypted), data=body)).status == 200
+
+    alone, with_words = capture.accepted
+    assert alone.attachments == [{"kind": "image", "ref": f"{base}/img/1"}] and alone.text == ""
+    assert with_words.text == f"@{BOT} 瓶子裂了"
+    assert with_words.attachments == [
+        {"kind": "image", "ref": f"{base}/img/2", "aeskey": OTHER_KEY}
+    ]
+    fake.route(
+        "GET", "/img/1", serve_bytes(encrypt_file(JPEG, AES_KEY), "application/octet-stream")
+    )
+    fake.route(
+        "GET", "/img/2", serve_bytes(encrypt_file(JPEG, OTHER_KEY), "application/octet-stream")
+    )
+    connector = capture.connector
+    assert await connector.fetch_media(alone.attachments[0]) == JPEG
+    assert await connector.fetch_media(with_words.attachments[0]) == JPEG
+    # Bytes that were not encrypted with the key are refused, not passed on as a photo.
+    with pytest.raises(DeliveryFailed, match="decrypt"):
+        await connector.fetch_media({"kind": "image", "ref": f"{base}/img/2"})
+    await capture.close()
+    await fake.close()

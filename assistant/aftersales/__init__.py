@@ -1,0 +1,1 @@
+"""After-sales: return / exchange / quality tickets for verified orders, with shopper photos."""
