@@ -52,6 +52,15 @@ CONVERSATIONS: list[tuple[str, list[str]]] = [
     ("order", ["where is my parcel", "DD202511180042", "3821"]),
     ("chat", ["你好", "谢谢"]),
     ("chat", ["hi", "thanks!"]),
+    # The shopper journeys: routine follow-ups, coupons, group-buys, referrals, after-sales,
+    # privacy, and a handoff (the shopper's later turns are then answered by staff, not timed).
+    ("routine", ["我是油皮 痘痘多 推荐一下用啥", "不会", "没怀孕", "有便宜一点的吗", "换成无香的"]),
+    ("routine", ["dry skin with fine lines, what should I use?", "no", "no", "what about night?"]),
+    ("promotion", ["我要领优惠券", "我的邀请码是多少"]),
+    ("promotion", ["can I get a coupon?", "I want to start a group buy for the cleanser"]),
+    ("aftersales", ["我的售后进度怎么样了"]),
+    ("privacy", ["导出我的数据"]),
+    ("handoff", ["转人工"]),
 ]
 
 
@@ -166,8 +175,10 @@ async def bench(rounds: int, tracker: str, workers: int) -> None:
         for name, (samples, wall) in results.items():
             print(f"{name:<16} {summary(samples, wall)}")
         samples, wall = results["app c=1"]
-        knowledge = [s for s in samples if s.kind == "knowledge"]
-        print(f"{'knowledge c=1':<16} {summary(knowledge, sum(s.seconds for s in knowledge))}")
+        print("\n== per journey, app c=1 ==")
+        for kind in dict.fromkeys(k for k, _ in CONVERSATIONS):
+            mine = [s for s in samples if s.kind == kind]
+            print(f"{kind + ' c=1':<16} {summary(mine, sum(s.seconds for s in mine))}")
         app10 = len(results["app c=10"][0]) / results["app c=10"][1]
         rasa10 = len(results["rasa-only c=10"][0]) / results["rasa-only c=10"][1]
         print(f"throughput at c=10: app {app10:.1f} msg/s = {app10 / rasa10:.2f} x rasa-only")
