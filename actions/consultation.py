@@ -16,6 +16,7 @@ from actions.common import language_of, latest_text, say
 from assistant.advisor.consultation import SkinProfile
 from assistant.advisor.ingredient_rules import IngredientRules, IngredientRulesError, rules_at
 from assistant.advisor.products import field as rfield
+from assistant.advisor.products import product_name
 from assistant.advisor.refinement import (
     Refinement,
     describe_changes,
@@ -24,6 +25,7 @@ from assistant.advisor.refinement import (
 )
 from assistant.advisor.routine import RoutineRequest, build_routine
 from assistant.advisor.routine_texts import routine_text
+from assistant.analytics.links import links_text, tracked_links
 from assistant.language import Language
 from assistant.runtime import services
 from assistant.vocabulary import find_concerns, find_contraindications, find_skin_types
@@ -206,6 +208,21 @@ def _remembered(tracker: Tracker, language: Language) -> tuple[set[str], str | N
     return allergies, remembered_profile_note(tracker, language)
 
 
+def _with_tracked_links(
+    tracker: Tracker, body: str, product_ids: list[str], language: Language
+) -> str:
+    """The reply with a tracked link per product when ``analytics.link_base`` is set, so staff
+    analytics can count which recommendations shoppers open."""
+    app = services()
+    links = tracked_links(
+        app.settings, tracker.sender_id, product_ids, app.kb_name_for(tracker.sender_id)
+    )
+    if not links:
+        return body
+    names = {str(rfield(p, "id")): product_name(p, language) for p in _products(tracker)}
+    return body + "\n" + links_text(links, names, language)
+
+
 def _rules_unavailable(dispatcher: CollectingDispatcher, language: Language) -> list[EventType]:
     # Without the rules nothing is known to be safe to offer: say so rather than guess.
     log.exception("ingredient rules cannot be used")
@@ -245,6 +262,7 @@ class ActionRecommendProducts(Action):
         except IngredientRulesError:
             return _rules_unavailable(dispatcher, language)
         body = "\n".join(part for part in (note, routine.render(language)) if part)
+        body = _with_tracked_links(tracker, body, routine.product_ids, language)
         say(dispatcher, body, recommended=routine.product_ids)
         events: list[EventType] = [SlotSet("routine", routine.slot_value())]
         return events + _profile_memory(tracker, dispatcher)
@@ -279,9 +297,7 @@ class ActionRefineRoutine(Action):
             return _rules_unavailable(dispatcher, language)
         by_id = {str(rfield(p, "id")): p for p in products}
         changes = describe_changes(previous, refinement, routine, by_id, language)
-        say(
-            dispatcher,
-            "\n".join(part for part in (changes, routine.render(language)) if part),
-            recommended=routine.product_ids,
-        )
+        body = "\n".join(part for part in (changes, routine.render(language)) if part)
+        body = _with_tracked_links(tracker, body, routine.product_ids, language)
+        say(dispatcher, body, recommended=routine.product_ids)
         return [SlotSet("routine", routine.slot_value())]

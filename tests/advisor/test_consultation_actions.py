@@ -3,6 +3,7 @@ follow-ups that refine it without asking everything again."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -137,3 +138,17 @@ async def test_broken_rules_file_gives_a_clear_answer_not_a_traceback(
     monkeypatch.setattr(app.settings.advisor, "ingredient_rules", broken)
     message, routine = await run(ActionRecommendProducts(), tracker("没有", OILY_ACNE))
     assert routine is None and "成分规则" in message["text"]
+
+
+async def test_recommendations_carry_tracked_links_when_analytics_links_are_on(app) -> None:
+    settings = app.settings.analytics
+    before = settings.link_base
+    settings.link_base = "https://shop.example.com"
+    try:
+        message, routine = await run(ActionRecommendProducts(), tracker("没有怀孕", OILY_ACNE))
+    finally:
+        settings.link_base = before
+    links = re.findall(r"https://shop\.example\.com/go/\S+", message["text"])
+    assert len(links) == len(set(routine["product_ids"])), message["text"]
+    plain, _ = await run(ActionRecommendProducts(), tracker("没有怀孕", OILY_ACNE))
+    assert "/go/" not in plain["text"]  # off by default: replies stay as they were
