@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -11,7 +13,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import language_of, latest_text
 from actions.profile import profile_slot_values
 from assistant.commerce.order_text import extract_order_id, extract_phone_digits
+from assistant.commerce.promotion_desk import person_of
+from assistant.runtime import services
 from assistant.vocabulary import find_skin_types
+
+log = logging.getLogger(__name__)
 
 _ORDER_INTENTS = {"track_order", "return_request", "inform"}
 _ANSWER_INTENTS = {"affirm", "deny"}
@@ -27,6 +33,18 @@ def _entities(tracker: Tracker) -> set[str]:
             continue
         found.add(name)
     return found
+
+
+async def _note_activity(conversation_id: str) -> None:
+    """Every message counts as activity for the shopper's lifecycle stage (new / active /
+    dormant / churned); losing one note must never cost the reply."""
+    desk = getattr(services(), "promotions", None)
+    if desk is None:
+        return
+    try:
+        await asyncio.to_thread(desk.note_activity, person_of(conversation_id))
+    except Exception:  # noqa: BLE001 - see docstring
+        log.exception("could not note shopper activity")
 
 
 class ActionReadMessage(Action):
@@ -58,6 +76,7 @@ class ActionReadMessage(Action):
             digits = extract_phone_digits(text)
             if digits:
                 values["phone"] = digits
+        await _note_activity(tracker.sender_id)
         # A new chat (or another group) starts from the shopper's saved, consented profile.
         values.update(profile_slot_values(tracker))
         # A pending yes/no question lapses once the shopper talks about something else, so a

@@ -205,3 +205,16 @@ def test_an_angry_shopper_gets_a_person_and_the_assistant_falls_silent_en(
     assert "member of our team" in told and "ticket #" in told, told
     assert say(system, user, "hello?", chat) == []
     assert say(system, shopper(), "hi", chat)  # others in the group are still answered
+
+
+def test_every_message_counts_as_activity_for_the_lifecycle_stage(system: RunningSystem) -> None:
+    from assistant.commerce.promotions_sql import SqlPromotions
+
+    user = shopper()
+    store = SqlPromotions(system.settings.commerce_url)
+    try:
+        assert store.activity.activity_of(f"web:{user}") is None
+        say(system, user, "你好", group())
+        assert store.activity.activity_of(f"web:{user}") is not None
+    finally:
+        store.close()
