@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import uuid
 
+from assistant.aftersales.store import SqlTickets
 from tests import catalogue
+from tests.aftersales.images import png
 from tests.stack import RunningSystem
 
 ROUTINE_ZH = ["我是油皮 痘痘多 推荐一下用啥", "不会", "没怀孕"]
@@ -190,6 +193,15 @@ def test_return_ticket_is_created_and_its_status_told_zh(system: RunningSystem) 
     assert found, ticket
     status = texts(say(system, user, "我的售后进度怎么样了", chat))
     assert found.group(0) in status, status
+
+    # A photo of the damage, as the web chat sends it (a platform's image message elsewhere).
+    photo = base64.b64encode(png(7)).decode()
+    body = {"chat_id": chat, "user_id": user, "user_name": user, "text": "", "image": photo}
+    code, answer = system.post("/api/chat/send", body)
+    assert code == 200 and found.group(0) in texts(answer["replies"]), answer
+    tickets = SqlTickets(system.settings.commerce_url, system.settings.data_dir / "tickets")
+    [stored] = tickets.photos(found.group(0))
+    assert stored.size == len(png(7))
     stranger = texts(say(system, shopper(), f"查一下售后单{found.group(0)}", chat))
     assert order.order_id not in stranger
 
