@@ -297,7 +297,7 @@ function receive(groupId, entry, replies, mentioned) {
   if (!replies.length) {
     entry.state = mentioned ? "unanswered" : "ignored";
     entry.note = mentioned
-      ? "助手没有回复(重复或太频繁) · no reply (duplicate or rate-limited)"
+      ? "助手没有回复(重复、太频繁,或已转人工、等工作人员回复) · no reply (a repeat, too fast, or waiting for staff after a handoff)"
       : "未 @ 助手,助手不回复 · not addressed to the assistant — no reply";
     return;
   }
