@@ -20,7 +20,6 @@ from assistant.aftersales.service import (
     AfterSales,
     aftersales_for,
     claim_kind,
-    person_of,
     ticket_id_in,
 )
 from assistant.aftersales.store import Ticket
@@ -29,6 +28,7 @@ from assistant.commerce.models import CHINA_TIME, Order
 from assistant.commerce.returns import QUALITY_ISSUE_WINDOW, ReturnAssessment, ReturnRules
 from assistant.groupchat.pipeline import PHOTO_INTENT
 from assistant.language import Language, detect_language
+from assistant.messages import person_of
 from assistant.runtime import services
 
 log = logging.getLogger(__name__)

@@ -8,58 +8,36 @@ needs one rule per intent instead of a slot-conditioned rule per question.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.aftersales import on_ticket_confirm
 from actions.common import language_of, say
+from actions.handoff import start_handoff
+from actions.privacy import on_delete_confirm
+from actions.profile import on_consent
 from assistant.texts import text
 
-Handler = Callable[[Tracker, CollectingDispatcher, bool], Awaitable[list[EventType]]]
+Handler = Callable[[Tracker, CollectingDispatcher, bool], Any]
 
 
-async def _human(tracker: Tracker, dispatcher: CollectingDispatcher, yes: bool) -> list[EventType]:
-    from actions.handoff import start_handoff
-
+def _human(tracker: Tracker, dispatcher: CollectingDispatcher, yes: bool) -> list[EventType]:
     if yes:
-        return await _awaited(start_handoff(tracker, dispatcher, "offer_accepted"))
+        return start_handoff(tracker, dispatcher, "offer_accepted")
     say(dispatcher, text("handoff_declined", language_of(tracker)))
     return []
 
 
-async def _awaited(result: Any) -> list[EventType]:
-    """Handlers may be plain functions or coroutines."""
-    return list(await result) if inspect.isawaitable(result) else list(result)
-
-
-async def _profile(
-    tracker: Tracker, dispatcher: CollectingDispatcher, yes: bool
-) -> list[EventType]:
-    from actions.profile import on_consent
-
-    return await _awaited(on_consent(tracker, dispatcher, yes))
-
-
-async def _delete(tracker: Tracker, dispatcher: CollectingDispatcher, yes: bool) -> list[EventType]:
-    from actions.privacy import on_delete_confirm
-
-    return await _awaited(on_delete_confirm(tracker, dispatcher, yes))
-
-
-async def _ticket(tracker: Tracker, dispatcher: CollectingDispatcher, yes: bool) -> list[EventType]:
-    from actions.aftersales import on_ticket_confirm
-
-    return await _awaited(on_ticket_confirm(tracker, dispatcher, yes))
-
-
+# Each answers (tracker, dispatcher, yes) with events; some are coroutines, some plain.
 HANDLERS: dict[str, Handler] = {
     "human": _human,
-    "profile_consent": _profile,
-    "delete_data": _delete,
-    "return_ticket": _ticket,
+    "profile_consent": on_consent,
+    "delete_data": on_delete_confirm,
+    "return_ticket": on_ticket_confirm,
 }
 
 
@@ -85,6 +63,7 @@ class ActionConfirm(Action):
         if pending is None:
             dispatcher.utter_message(response="utter_anything_else")
             return []
-        events = await HANDLERS[pending](tracker, dispatcher, yes)
+        answer = HANDLERS[pending](tracker, dispatcher, yes)
+        events = list(await answer) if inspect.isawaitable(answer) else list(answer)
         # Answered: a later "好的" must not repeat it, whatever the handler returned.
         return [*events, SlotSet("awaiting", None), SlotSet("human_offered", False)]

@@ -13,6 +13,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import language_of, latest_text, say
+from actions.profile import (
+    after_consultation,
+    profile_from_tracker,
+    remembered_profile_note,
+    stored_profile,
+)
 from assistant.advisor.consultation import SkinProfile
 from assistant.advisor.ingredient_rules import IngredientRules, IngredientRulesError, rules_at
 from assistant.advisor.products import field as rfield
@@ -185,22 +191,9 @@ def _stated_preferences(tracker: Tracker) -> Refinement:
     )
 
 
-def _profile_memory(tracker: Tracker, dispatcher: CollectingDispatcher) -> list[EventType]:
-    """Events from the shopper-profile memory (consent, update), when that module is there."""
-    try:
-        from actions.profile import after_consultation
-    except ImportError:
-        return []
-    return list(after_consultation(tracker, dispatcher) or [])
-
-
 def _remembered(tracker: Tracker, language: Language) -> tuple[set[str], str | None]:
     """Allergies this shopper told us (saved profile or this chat), and the "按你上次保存的档案"
     note when the consultation runs on their saved profile."""
-    try:
-        from actions.profile import profile_from_tracker, remembered_profile_note, stored_profile
-    except ImportError:
-        return set(), None
     saved = stored_profile(tracker)
     allergies = set(profile_from_tracker(tracker).allergies)
     if saved is not None:
@@ -265,7 +258,8 @@ class ActionRecommendProducts(Action):
         body = _with_tracked_links(tracker, body, routine.product_ids, language)
         say(dispatcher, body, recommended=routine.product_ids)
         events: list[EventType] = [SlotSet("routine", routine.slot_value())]
-        return events + _profile_memory(tracker, dispatcher)
+        # With consent the profile is updated; without, the first-time consent notice is asked.
+        return events + after_consultation(tracker, dispatcher)
 
 
 class ActionRefineRoutine(Action):

@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import language_of, latest_text
 from actions.profile import profile_slot_values
 from assistant.commerce.order_text import extract_order_id, extract_phone_digits
-from assistant.commerce.promotion_desk import person_of
+from assistant.messages import person_of
 from assistant.runtime import services
 from assistant.vocabulary import find_skin_types
 

@@ -135,10 +135,6 @@ def on_consent(tracker: Tracker, dispatcher: CollectingDispatcher, yes: bool) ->
 
 def stored_profile(tracker: Tracker) -> StoredProfile | None:
     """The shopper's consented, saved profile, if any."""
-    return _remembered(tracker)
-
-
-def _remembered(tracker: Tracker) -> StoredProfile | None:
     store, person = _store(), person_id_of(tracker)
     if store is None or person is None:
         return None
@@ -156,7 +152,7 @@ def profile_slot_values(tracker: Tracker) -> dict[str, Any]:
     """
     if any(tracker.get_slot(slot) is not None for slot in PROFILE_SLOTS):
         return {}
-    stored = _remembered(tracker)
+    stored = stored_profile(tracker)
     if stored is None:
         return {}
     profile = stored.profile
@@ -176,7 +172,7 @@ def remembered_profile_note(tracker: Tracker, language: Language) -> str | None:
     None when the shopper told their skin type in this chat: then the answer is theirs, not
     the archive's.
     """
-    stored = _remembered(tracker)
+    stored = stored_profile(tracker)
     if stored is None or tracker.get_slot("skin_type") != stored.profile.skin_type:
         return None
     if any(find_skin_types(message) for message in _user_texts(tracker)):

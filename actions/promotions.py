@@ -19,9 +19,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import language_of, latest_text, say
 from assistant.advisor.products import field, localized
-from assistant.commerce.promotion_desk import DeskAnswer, PromotionDesk, chat_of, person_of
+from assistant.commerce.promotion_desk import DeskAnswer, PromotionDesk
 from assistant.commerce.promotion_texts import promotion_text
 from assistant.language import Language
+from assistant.messages import chat_of, person_of
 from assistant.runtime import services
 from assistant.texts import text
 

@@ -109,8 +109,10 @@ def create_app(settings: Settings, services: runtime.Services) -> web.Applicatio
     web_chat = WebConnector(chat)
     # The photo action fetches shoppers' images through the connector they came from.
     media_fetchers.register_connectors({**connectors, web_chat.name: web_chat})
-    # Staff answer hand-offs from the console; web chat replies wait for its page to poll.
-    handoff_api.install(app, settings, services.commerce, chat, {web_chat.name: web_chat.outbox})
+    # Replies said outside a shopper's request (staff answers, group-buy outcomes) wait in the
+    # web chat's outbox for its page to poll; other platforms push through their connector.
+    chat.local_outboxes[web_chat.name] = web_chat.outbox
+    handoff_api.install(app, settings, services.commerce, chat)  # staff answer from the console
     app.add_routes([web.get("/healthz", healthz), web.post("/api/kb/search", kb_search)])
     app.add_routes(ActionEndpoint().routes())
     app.add_routes(web_chat.routes())

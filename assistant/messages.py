@@ -9,6 +9,20 @@ from typing import Any, Literal
 ChatType = Literal["group", "private"]
 
 
+def person_of(conversation_id: str) -> str:
+    """``platform:chat:user`` -> ``platform:user``: the same shopper in every group of one
+    platform. Ids of another shape (a person id already, a bare id) are returned unchanged."""
+    parts = conversation_id.split(":")
+    return f"{parts[0]}:{parts[-1]}" if len(parts) >= 3 else conversation_id
+
+
+def chat_of(conversation_id: str) -> str:
+    """``platform:chat:user`` -> ``platform:chat`` (a chat id may itself hold colons); ids of
+    another shape are returned unchanged."""
+    parts = conversation_id.split(":")
+    return ":".join(parts[:-1]) if len(parts) >= 3 else conversation_id
+
+
 @dataclass(frozen=True)
 class IncomingMessage:
     """A shopper's message as a connector parsed it, before any group rule."""

@@ -22,7 +22,7 @@ from assistant.admin.auth import principal
 from assistant.commerce.models import HandoffRequest
 from assistant.config import Settings
 from assistant.handoff.conversations import ConversationUnavailable, RasaConversations
-from assistant.handoff.desk import LocalOutbox, ReplyRefused, StaffDesk
+from assistant.handoff.desk import ReplyRefused, StaffDesk
 from assistant.handoff.escalation import escalate_forever
 from assistant.handoff.service import HandoffClosed, HandoffService, UnknownHandoff
 from assistant.http_errors import error
@@ -303,7 +303,6 @@ def install(
     settings: Settings,
     store: Any,
     chat: Any,
-    local_outboxes: dict[str, LocalOutbox],
 ) -> StaffDesk:
     """Put the staff desk on ``app`` and check for overdue hand-offs while it runs."""
     service = HandoffService(
@@ -312,7 +311,7 @@ def install(
     conversations = RasaConversations(
         settings.rasa.url, timeout_seconds=settings.rasa.timeout_seconds
     )
-    desk = StaffDesk(service, conversations, chat, local_outboxes)
+    desk = StaffDesk(service, conversations, chat)
     app[DESK] = desk
 
     async def escalation(_: web.Application) -> AsyncIterator[None]:

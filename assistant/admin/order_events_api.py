@@ -8,14 +8,14 @@ is safe: the referral reward is granted once, and the answer says which delivery
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Literal
+from typing import Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.admin import openapi
+from assistant.admin.api import _services, _settings
 from assistant.admin.auth import requires
-from assistant.config import Settings
 from assistant.http_errors import error, json_response, read_json
 
 PATH = "/api/commerce/order-events"
@@ -41,16 +41,6 @@ class OrderEventOut(BaseModel):
     referrer_id: str | None = None
     # The reward coupon's code, only on the delivery that granted it.
     reward_coupon: str | None = None
-
-
-def _services(request: web.Request) -> Any:
-    from assistant.app import SERVICES  # the app module imports this one
-
-    return request.app[SERVICES]
-
-
-def _settings(request: web.Request) -> Settings:
-    return _services(request).settings
 
 
 @requires("editor", _settings)

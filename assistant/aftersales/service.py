@@ -17,6 +17,7 @@ from assistant.aftersales.store import (
 )
 from assistant.commerce.models import Order
 from assistant.commerce.returns import ReturnAssessment, ReturnRules, assess_return
+from assistant.messages import person_of
 
 _QUALITY_WORDS: Final = re.compile(
     r"质量|破损|破了|坏了|损坏|压坏|碎了|漏液|漏了|过敏|变质|发霉|瑕疵|有问题|"
@@ -40,14 +41,6 @@ def ticket_id_in(text: str) -> str | None:
     """A ticket id written in ``text`` (``SH20261126001``), upper-cased."""
     match = _TICKET_ID.search(text)
     return match.group(0).upper() if match else None
-
-
-def person_of(conversation_id: str) -> str:
-    """``platform:chat:user`` -> ``platform:user``: the same shopper in every group."""
-    parts = conversation_id.split(":")
-    if len(parts) < 3:
-        return conversation_id
-    return f"{parts[0]}:{parts[-1]}"
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from sqlalchemy import Column, Index, Integer, MetaData, String, Table, Text, se
 from assistant.analytics.questions import cluster_key, shown_text
 from assistant.commerce.sql_engine import SqlDatabase, insert_if_absent
 from assistant.commerce.sql_schema import UtcDateTime
-from assistant.messages import IncomingMessage, OutgoingReply
+from assistant.messages import IncomingMessage, OutgoingReply, chat_of, person_of
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 # Outcomes of a shopper message: answered; answered "I don't know" (known=False on a reply, as
@@ -83,11 +83,7 @@ class Link:
 def split_conversation(conversation_id: str) -> tuple[str, str, str]:
     """``"platform:chat:user"`` -> (platform, group key, person). Chat ids may hold colons,
     user ids rarely do, so the user is the last part."""
-    platform, _, rest = conversation_id.partition(":")
-    chat, _, user = rest.rpartition(":")
-    if not chat:  # not a group conversation id: keep it whole
-        return platform, conversation_id, conversation_id
-    return platform, f"{platform}:{chat}", f"{platform}:{user}"
+    return conversation_id.partition(":")[0], chat_of(conversation_id), person_of(conversation_id)
 
 
 def _utc_now() -> datetime:

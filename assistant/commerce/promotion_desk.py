@@ -58,18 +58,6 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def person_of(conversation_id: str) -> str:
-    """``platform:chat:user`` → ``platform:user``: the same person across a platform's groups."""
-    parts = conversation_id.split(":")
-    return f"{parts[0]}:{parts[-1]}" if len(parts) >= 3 else conversation_id
-
-
-def chat_of(conversation_id: str) -> str:
-    """``platform:chat:user`` → ``platform:chat`` (a chat id may itself hold colons)."""
-    parts = conversation_id.split(":")
-    return ":".join(parts[:-1]) if len(parts) >= 3 else conversation_id
-
-
 def deadline_text(moment: datetime, language: Language) -> str:
     """A deadline as shoppers in China read it: "11月27日 14:00" / "Nov 27, 14:00 (UTC+8)"."""
     local = moment.astimezone(CHINA_TIME)

@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from assistant.compliance.guard import OutgoingGuard
 from assistant.groupchat.addressing import is_addressed, strip_mentions
@@ -39,6 +39,12 @@ PHOTO_INTENT = "/send_photo"
 
 class NoRoute(RuntimeError):
     """No running connector can send to this platform."""
+
+
+class LocalOutbox(Protocol):
+    """Where replies for a platform without a push API wait for its page (the web chat)."""
+
+    def push(self, reply: OutgoingReply) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,7 @@ class GroupChat:
         self._tasks: set[asyncio.Task[None]] = set()
         # Where replies said outside a shopper's request (staff answers, group-buy outcomes)
         # wait for a platform without a push API: the web chat page polls them. Set by the app.
-        self.local_outboxes: dict[str, Any] = {}
+        self.local_outboxes: dict[str, LocalOutbox] = {}
         # Staff analytics recorder (assistant.analytics.AnalyticsStore); None records nothing.
         self.analytics: Any = None
 
@@ -173,11 +179,21 @@ class GroupChat:
             text=body,
             mention=False,
         )
-        language = detect_language(body)
-        guarded, changes = self.guard.check_replies([reply], language)
-        if changes:
-            await asyncio.to_thread(self.guard.record, f"{platform}:{chat_id}:", changes, language)
+        guarded, _ = await self.guarded([reply], f"{platform}:{chat_id}:", detect_language(body))
         return all([await self.deliver(r) for r in guarded])
+
+    async def guarded(
+        self, replies: list[OutgoingReply], conversation_id: str, language: Language
+    ) -> tuple[list[OutgoingReply], list[Any]]:
+        """``replies`` through the compliance guard, and what it changed (kept for review).
+
+        Every way out passes here: the assistant's answers, group announcements, staff replies.
+        """
+        guarded, changes = self.guard.check_replies(replies, language)
+        if changes:
+            # Rare (only changed replies are stored), and kept off the event loop.
+            await asyncio.to_thread(self.guard.record, conversation_id, changes, language)
+        return guarded, changes
 
     # ------------------------------------------------------------------ steps
     def _admit(self, message: IncomingMessage) -> Verdict | None:
@@ -248,10 +264,7 @@ class GroupChat:
         and whether Rasa answered (when it did not, the inbox marks the message failed and the
         shopper is asked to try again). Both entry points answer here: one guarded way out."""
         replies, answered, language = await self._compose(message)
-        guarded, changes = self.guard.check_replies(replies, language)
-        if changes:
-            # Rare (only changed replies are stored), and kept off the event loop.
-            await asyncio.to_thread(self.guard.record, message.conversation_id, changes, language)
+        guarded, _ = await self.guarded(replies, message.conversation_id, language)
         recorder = self.analytics
         if recorder is not None:
             try:

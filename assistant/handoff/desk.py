@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from assistant.commerce.models import HandoffRequest
 from assistant.groupchat.pipeline import NoRoute
@@ -23,12 +23,6 @@ if TYPE_CHECKING:
     from assistant.groupchat.pipeline import GroupChat
 
 log = logging.getLogger("assistant.handoff")
-
-
-class LocalOutbox(Protocol):
-    """Where replies for a platform without a push API wait for its page (the web chat)."""
-
-    def push(self, reply: OutgoingReply) -> int: ...
 
 
 class ReplyRefused(RuntimeError):
@@ -58,13 +52,11 @@ class StaffDesk:
         service: HandoffService,
         conversations: RasaConversations,
         chat: GroupChat,
-        local_outboxes: dict[str, LocalOutbox] | None = None,
     ) -> None:
         self.service = service
         self.conversations = conversations
+        # The chat guards and delivers staff replies like every other reply.
         self.chat = chat
-        # The chat delivers every reply said outside a shopper's request, staff ones included.
-        chat.local_outboxes.update(local_outboxes or {})
 
     async def reply(self, handoff_id: int, text: str, *, private: bool, actor: str) -> StaffReply:
         """Send ``text`` to the shopper of an open hand-off, as ``actor``."""
@@ -72,16 +64,14 @@ class StaffDesk:
         private = private and request.chat_type == "group"
         label = handoff_text("staff_label", request.language)
         outgoing = self._reply_to(request, label + text.strip(), private=private)
-        guarded, changes = self.chat.guard.check_replies([outgoing], request.language)
-        if changes:
-            await asyncio.to_thread(
-                self.chat.guard.record, request.conversation_id, changes, request.language
+        guarded, changes = await self.chat.guarded(
+            [outgoing], request.conversation_id, request.language
+        )
+        if any(change.blocked for change in changes):
+            rules = [rule for change in changes for rule in change.rule_ids]
+            raise ReplyRefused(
+                "the compliance guard blocked this reply; please rephrase it", rules=rules
             )
-            if any(change.blocked for change in changes):
-                rules = [rule for change in changes for rule in change.rule_ids]
-                raise ReplyRefused(
-                    "the compliance guard blocked this reply; please rephrase it", rules=rules
-                )
         sent = guarded[0]
         delivered = await self._deliver(sent)
         await self._remember(request.conversation_id, sent.text, actor)

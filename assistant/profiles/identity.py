@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement
 
+from assistant.messages import person_of as shared_person_of
+
 
 class NotAPerson(ValueError):
     """The id is neither a conversation id nor a person id."""
@@ -19,7 +21,7 @@ def person_of(conversation_id: str) -> str:
     platform, _, rest = conversation_id.partition(":")
     if not platform or not rest:
         raise NotAPerson(f"not a conversation or person id: {conversation_id!r}")
-    return f"{platform}:{rest.rsplit(':', 1)[-1]}"
+    return shared_person_of(conversation_id)
 
 
 def split_person(person_id: str) -> tuple[str, str]:
